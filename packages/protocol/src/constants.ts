@@ -1,0 +1,36 @@
+/** The topic the transport answers itself, with no channel involved. */
+export const PHOENIX_TOPIC = "phoenix";
+
+/** Events the protocol reserves. Anything else belongs to the application. */
+export const ChannelEvent = {
+  join: "phx_join",
+  leave: "phx_leave",
+  reply: "phx_reply",
+  error: "phx_error",
+  close: "phx_close",
+  heartbeat: "heartbeat",
+} as const;
+
+/** Events Presence uses by convention; clients may rename them. */
+export const PresenceEvent = {
+  state: "presence_state",
+  diff: "presence_diff",
+} as const;
+
+/** The `vsn` query parameter the official client sends. */
+export const DEFAULT_VSN = "2.0.0";
+
+/** WebSocket close codes with a meaning in this protocol. */
+export const CloseCode = {
+  normal: 1000,
+  /** Server-forced disconnect (the socket-id "disconnect" broadcast). */
+  goingAway: 1001,
+  /** A frame that does not decode as a message. */
+  invalidPayload: 1007,
+  /** Policy violation: limits such as the channel count or rate limits. */
+  policyViolation: 1008,
+  /** A frame larger than the configured maximum. */
+  messageTooBig: 1009,
+  /** The server is restarting or draining; reconnect elsewhere. */
+  serviceRestart: 1012,
+} as const;

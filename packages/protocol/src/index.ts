@@ -1,0 +1,25 @@
+export {
+  BinaryKind,
+  decodeClientFrame,
+  decodeServerFrame,
+  encodeClientPush,
+  encodeServerBroadcast,
+  encodeServerPush,
+  encodeServerReply,
+  type ServerBinaryMessage,
+} from "./binary.js";
+export { ChannelEvent, CloseCode, DEFAULT_VSN, PHOENIX_TOPIC, PresenceEvent } from "./constants.js";
+export { type DecodeResult, FrameError, type FrameErrorKind } from "./errors.js";
+export { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
+export type { Broadcast, Message, Payload, Reply, ReplyPayload } from "./message.js";
+export type {
+  PresenceDiff,
+  PresenceEntry,
+  PresenceMeta,
+  PresenceRefs,
+  PresenceState,
+} from "./presence.js";
+export type { Frame, Serializer } from "./serializer.js";
+export { v1JsonSerializer } from "./v1-json-serializer.js";
+export { decodeV2Array, v2JsonSerializer } from "./v2-json-serializer.js";
+export { defaultSerializers, type SerializerRoute, serializerForVsn } from "./vsn.js";

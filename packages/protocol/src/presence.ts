@@ -1,0 +1,25 @@
+import type { JsonObject } from "./json.js";
+
+/** What the server adds to every meta: a unique opaque ref, and the replaced ref on update. */
+export interface PresenceRefs {
+  phx_ref: string;
+  phx_ref_prev?: string;
+}
+
+/** One tracked entry's metadata as it travels on the wire. */
+export type PresenceMeta<M extends JsonObject = JsonObject> = M & PresenceRefs;
+
+/** Everything known about one key: one meta per tracking channel, plus fetched extras. */
+export interface PresenceEntry<M extends JsonObject = JsonObject> {
+  metas: PresenceMeta<M>[];
+  [extra: string]: unknown;
+}
+
+/** The `presence_state` payload: every key present on the topic. */
+export type PresenceState<M extends JsonObject = JsonObject> = Record<string, PresenceEntry<M>>;
+
+/** The `presence_diff` payload: only the metas that joined and left. */
+export interface PresenceDiff<M extends JsonObject = JsonObject> {
+  joins: PresenceState<M>;
+  leaves: PresenceState<M>;
+}
