@@ -1,0 +1,23 @@
+import type { IncomingMessage } from "node:http";
+
+/** The subprotocol prefix under which the client sends its `authToken`. */
+export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
+
+/**
+ * Takes the auth token out of the `Sec-WebSocket-Protocol` header and removes it from
+ * the header, so that the handshake only negotiates `"phoenix"` and the token is never
+ * echoed back. Despite the prefix's name the client uses standard base64 (`btoa`)
+ * without padding.
+ */
+export function takeAuthToken(req: IncomingMessage): string | null {
+  const header = req.headers["sec-websocket-protocol"];
+  if (!header) return null;
+  const protocols = header.split(",").map((p) => p.trim());
+  const entry = protocols.find((p) => p.startsWith(AUTH_TOKEN_PREFIX));
+  if (entry === undefined) return null;
+  const rest = protocols.filter((p) => p !== entry);
+  if (rest.length > 0) req.headers["sec-websocket-protocol"] = rest.join(", ");
+  else delete req.headers["sec-websocket-protocol"];
+  // btoa encodes Latin-1 code units; decode them the same way.
+  return Buffer.from(entry.slice(AUTH_TOKEN_PREFIX.length), "base64").toString("latin1");
+}

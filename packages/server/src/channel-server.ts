@@ -1,0 +1,355 @@
+import {
+  ChannelEvent,
+  type Frame,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+  type Serializer,
+} from "@tandem/protocol";
+import type {
+  Assigns,
+  BroadcastInfo,
+  ChannelDefinition,
+  ChannelSocket,
+  SocketRef,
+} from "./channel.js";
+import type { Logger } from "./logger.js";
+import type { PubSub, Subscriber } from "./pubsub.js";
+import {
+  error,
+  type HandleInfoResult,
+  type HandleInResult,
+  isCleanStop,
+  ok,
+  type ReplyResult,
+  type StopReason,
+} from "./results.js";
+
+/** What a channel needs from the connection that carries it. */
+export interface ChannelHost {
+  readonly serializer: Serializer;
+  readonly pubsub: PubSub;
+  readonly socketId: string | null;
+  readonly logger: Logger;
+  write(frame: Frame): void;
+  channelExited(channel: ChannelServer): void;
+}
+
+type ChannelState = "joining" | "joined" | "closed";
+type Task = () => unknown;
+
+let ownerSequence = 0;
+
+/**
+ * One joined topic on one connection: the Node counterpart of a Phoenix channel
+ * process. Its callbacks run one at a time from a mailbox; an exception in any of them
+ * ends this channel with `phx_error` and nothing else.
+ */
+export class ChannelServer<A extends Assigns = Assigns> {
+  readonly topic: string;
+  readonly joinRef: string;
+  readonly socket: ChannelSocket<A>;
+  #state: ChannelState = "joining";
+  #currentRef: string | null = null;
+  #assigns: A;
+  readonly #definition: ChannelDefinition<A>;
+  readonly #host: ChannelHost;
+  readonly #mailbox: Task[] = [];
+  // The mailbox stays paused until the join reply is on the wire.
+  #draining = true;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #subscriptions = new Map<string, () => void>();
+  readonly #exitCallbacks: ((reason: StopReason) => void)[] = [];
+  readonly #topicSubscriber: Subscriber;
+
+  constructor(
+    definition: ChannelDefinition<A>,
+    host: ChannelHost,
+    topic: string,
+    joinRef: string,
+    assigns: A,
+  ) {
+    this.#definition = definition;
+    this.#host = host;
+    this.topic = topic;
+    this.joinRef = joinRef;
+    this.#assigns = { ...assigns };
+    this.socket = this.#makeSocket(`${++ownerSequence}`);
+    this.#topicSubscriber = {
+      fastlane: {
+        serializer: host.serializer,
+        intercept: new Set(definition.intercept ?? []),
+        write: (frame) => host.write(frame),
+      },
+      deliver: (b) => this.#enqueue(() => this.#handleOut(b.event, b.payload)),
+    };
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /**
+   * Runs the definition's `join`. Resolves with the reply to send; on refusal or crash
+   * the channel has already exited. The caller writes the reply, then calls `start`.
+   */
+  async join(payload: JsonValue): Promise<ReplyResult> {
+    let result: ReplyResult | undefined;
+    try {
+      result = (await this.#definition.join(this.topic, payload, this.socket)) ?? ok();
+    } catch (err) {
+      this.#host.logger.error({ err, topic: this.topic }, "join crashed");
+      this.#exit({ error: err }, false);
+      return error({ reason: "join crashed" });
+    }
+    // The connection may have closed while an async join was pending.
+    if (this.#state === "closed") return error({ reason: "join crashed" });
+    if (result.status !== "ok") {
+      this.#exit("shutdown", false);
+      return result;
+    }
+    this.#state = "joined";
+    this.#subscriptions.set(
+      this.topic,
+      this.#host.pubsub.subscribe(this.topic, this.#topicSubscriber),
+    );
+    return result;
+  }
+
+  /** Starts running queued messages: called once the join reply has been written. */
+  start(): void {
+    this.#draining = false;
+    void this.#drain();
+  }
+
+  /** A client event for this incarnation (the join_ref already matched). */
+  handleIn(msg: Message): void {
+    this.#enqueue(async () => {
+      this.#currentRef = msg.ref;
+      try {
+        const handler = this.#definition.handleIn;
+        const result: HandleInResult = handler
+          ? await handler(msg.event, msg.payload, this.socket)
+          : error({ reason: "unhandled event" });
+        this.#applyHandleIn(msg.ref, result);
+      } finally {
+        this.#currentRef = null;
+      }
+    });
+  }
+
+  /** The client left: reply ok, exit, then confirm with phx_close. */
+  leave(ref: string | null): void {
+    this.#enqueue(() => {
+      if (ref !== null) this.#writeReply(ref, ok());
+      this.#exit({ shutdown: "left" }, true);
+    });
+  }
+
+  /**
+   * Ends the channel from outside (connection closed, duplicate join, shutdown). Nothing
+   * is written: the connection decides what the client hears.
+   */
+  close(reason: StopReason): void {
+    this.#exit(reason, false);
+  }
+
+  #applyHandleIn(ref: string | null, result: HandleInResult): void {
+    if (!result) return;
+    if (result.type === "reply") {
+      if (ref !== null) this.#writeReply(ref, result);
+      return;
+    }
+    if (result.reply && ref !== null) this.#writeReply(ref, result.reply);
+    this.#exit(result.reason, true);
+  }
+
+  #applyInfo(result: HandleInfoResult): void {
+    if (result) this.#exit(result.reason, true);
+  }
+
+  async #handleOut(event: string, payload: JsonObject | Uint8Array): Promise<void> {
+    const handler = this.#definition.handleOut;
+    if (!handler) {
+      this.#writeMessage(event, payload);
+      return;
+    }
+    this.#applyInfo(await handler(event, payload, this.socket));
+  }
+
+  async #handleInfo(message: unknown): Promise<void> {
+    const handler = this.#definition.handleInfo;
+    if (!handler) {
+      this.#host.logger.warn({ topic: this.topic }, "message sent to a channel without handleInfo");
+      return;
+    }
+    this.#applyInfo(await handler(message, this.socket));
+  }
+
+  #enqueue(task: Task): void {
+    if (this.#state === "closed") return;
+    this.#mailbox.push(task);
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    while (this.#mailbox.length > 0 && this.#state !== "closed") {
+      const task = this.#mailbox.shift()!;
+      try {
+        await task();
+      } catch (err) {
+        this.#host.logger.error({ err, topic: this.topic }, "channel crashed");
+        this.#exit({ error: err }, true);
+      }
+    }
+    this.#draining = false;
+  }
+
+  /**
+   * Leaves for good: timers and subscriptions go, exit callbacks (presence) run, the
+   * connection forgets us, and the client hears phx_close or phx_error when `notify`.
+   */
+  #exit(reason: StopReason, notify: boolean): void {
+    if (this.#state === "closed") return;
+    const wasJoined = this.#state === "joined";
+    this.#state = "closed";
+    this.#mailbox.length = 0;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
+    this.#subscriptions.clear();
+    for (const callback of this.#exitCallbacks) {
+      try {
+        callback(reason);
+      } catch (err) {
+        this.#host.logger.error({ err, topic: this.topic }, "exit callback failed");
+      }
+    }
+    this.#host.channelExited(this);
+    if (wasJoined) void this.#terminate(reason);
+    if (notify) {
+      const clean = isCleanStop(reason);
+      this.#writeFrame({
+        join_ref: this.joinRef,
+        ref: this.joinRef,
+        topic: this.topic,
+        event: clean ? ChannelEvent.close : ChannelEvent.error,
+        payload: clean ? {} : { reason: "channel_crash" },
+      });
+    }
+  }
+
+  async #terminate(reason: StopReason): Promise<void> {
+    const terminate = this.#definition.terminate;
+    if (!terminate) return;
+    try {
+      await terminate(reason, this.socket);
+    } catch (err) {
+      this.#host.logger.error({ err, topic: this.topic }, "terminate failed");
+    }
+  }
+
+  #writeReply(ref: string, result: ReplyResult): void {
+    this.#host.write(
+      this.#host.serializer.encodeReply({
+        join_ref: this.joinRef,
+        ref,
+        topic: this.topic,
+        status: result.status,
+        response: result.response,
+      }),
+    );
+  }
+
+  #writeMessage(event: string, payload: JsonObject | Uint8Array): void {
+    this.#writeFrame({ join_ref: this.joinRef, ref: null, topic: this.topic, event, payload });
+  }
+
+  #writeFrame(msg: Message): void {
+    this.#host.write(this.#host.serializer.encodeMessage(msg));
+  }
+
+  #requireJoined(action: string): void {
+    if (this.#state !== "joined") {
+      throw new Error(
+        `cannot ${action} on "${this.topic}" ${this.#state === "joining" ? "before the join reply" : "after the channel closed"}`,
+      );
+    }
+  }
+
+  #makeSocket(ownerId: string): ChannelSocket<A> {
+    const channel = this;
+    const host = this.#host;
+    return {
+      topic: this.topic,
+      joinRef: this.joinRef,
+      socketId: host.socketId,
+      ownerId,
+      get ref() {
+        return channel.#currentRef;
+      },
+      get assigns() {
+        return channel.#assigns;
+      },
+      assign(values) {
+        channel.#assigns = { ...channel.#assigns, ...values };
+      },
+      push(event, payload) {
+        channel.#requireJoined("push");
+        channel.#writeMessage(event, payload);
+      },
+      broadcast(event, payload) {
+        channel.#requireJoined("broadcast");
+        host.pubsub.broadcast(channel.topic, event, payload);
+      },
+      broadcastFrom(event, payload) {
+        channel.#requireJoined("broadcast");
+        host.pubsub.broadcast(channel.topic, event, payload, channel.#topicSubscriber);
+      },
+      send(message) {
+        channel.#enqueue(() => channel.#handleInfo(message));
+      },
+      sendAfter(ms, message) {
+        if (channel.#state === "closed") return () => {};
+        const timer = setTimeout(() => {
+          channel.#timers.delete(timer);
+          channel.#enqueue(() => channel.#handleInfo(message));
+        }, ms);
+        channel.#timers.add(timer);
+        return () => {
+          clearTimeout(timer);
+          channel.#timers.delete(timer);
+        };
+      },
+      subscribe(topic) {
+        if (channel.#state === "closed" || channel.#subscriptions.has(topic)) return;
+        const subscriber: Subscriber = {
+          deliver: (b) => {
+            const info: BroadcastInfo = { kind: "broadcast", ...b };
+            channel.#enqueue(() => channel.#handleInfo(info));
+          },
+        };
+        channel.#subscriptions.set(topic, host.pubsub.subscribe(topic, subscriber));
+      },
+      unsubscribe(topic) {
+        if (topic === channel.topic) return;
+        channel.#subscriptions.get(topic)?.();
+        channel.#subscriptions.delete(topic);
+      },
+      socketRef(): SocketRef {
+        if (channel.#currentRef === null) {
+          throw new Error("socketRef() is only available while handling a client event with a ref");
+        }
+        return { topic: channel.topic, joinRef: channel.joinRef, ref: channel.#currentRef };
+      },
+      replyTo(ref, result) {
+        if (channel.#state === "closed" || ref.joinRef !== channel.joinRef) return;
+        channel.#writeReply(ref.ref, result);
+      },
+      onExit(callback) {
+        channel.#exitCallbacks.push(callback);
+      },
+    };
+  }
+}

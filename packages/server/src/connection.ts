@@ -1,0 +1,251 @@
+import {
+  ChannelEvent,
+  CloseCode,
+  type Frame,
+  type Message,
+  PHOENIX_TOPIC,
+  type Serializer,
+} from "@tandem/protocol";
+import { WebSocket } from "ws";
+import type { Assigns } from "./channel.js";
+import { type ChannelHost, ChannelServer } from "./channel-server.js";
+import type { Logger } from "./logger.js";
+import type { PubSub } from "./pubsub.js";
+import { error, ok, type ReplyResult, type StopReason } from "./results.js";
+import type { SocketHandler } from "./socket-handler.js";
+
+/** Limits that protect the server from one connection. */
+export interface ConnectionLimits {
+  /** Close the connection when the client sends nothing for this long (ms). */
+  idleTimeoutMs: number;
+  /** Joins beyond this many live channels are refused. */
+  maxChannels: number;
+}
+
+/** Longest close reason a WebSocket close frame can carry, in bytes. */
+const MAX_CLOSE_REASON = 123;
+
+/**
+ * One client connection: decodes frames, answers heartbeats, routes each message to
+ * the channel of its topic and serialises joins, as Phoenix's socket process does.
+ */
+export class Connection implements ChannelHost {
+  readonly serializer: Serializer;
+  readonly pubsub: PubSub;
+  readonly socketId: string | null;
+  readonly logger: Logger;
+  readonly #ws: WebSocket;
+  readonly #handler: SocketHandler<Assigns>;
+  readonly #assigns: Assigns;
+  readonly #limits: ConnectionLimits;
+  readonly #channels = new Map<string, ChannelServer>();
+  // Joins wait for the join before them, and later messages wait for a pending join.
+  #inbox: Promise<void> = Promise.resolve();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #unsubscribeId: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: {
+    ws: WebSocket;
+    serializer: Serializer;
+    pubsub: PubSub;
+    handler: SocketHandler<Assigns>;
+    assigns: Assigns;
+    socketId: string | null;
+    limits: ConnectionLimits;
+    logger: Logger;
+  }) {
+    this.#ws = options.ws;
+    this.serializer = options.serializer;
+    this.pubsub = options.pubsub;
+    this.#handler = options.handler;
+    this.#assigns = options.assigns;
+    this.socketId = options.socketId;
+    this.#limits = options.limits;
+    this.logger = options.logger;
+
+    if (this.socketId !== null) {
+      this.#unsubscribeId = this.pubsub.subscribe(this.socketId, {
+        deliver: (b) => {
+          if (b.event === "disconnect") this.close(CloseCode.goingAway, "disconnected");
+        },
+      });
+    }
+    this.#ws.on("message", (data, isBinary) => this.#receive(data, isBinary));
+    this.#ws.on("close", () => this.#closeChannels({ shutdown: "closed" }));
+    this.#ws.on("error", (err) => this.logger.debug({ err }, "websocket error"));
+    this.#touch();
+  }
+
+  /** Number of live channels. */
+  get channelCount(): number {
+    return this.#channels.size;
+  }
+
+  /** Whether the WebSocket has finished closing. */
+  get isClosed(): boolean {
+    return this.#ws.readyState === WebSocket.CLOSED;
+  }
+
+  write(frame: Frame): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame);
+  }
+
+  channelExited(channel: ChannelServer): void {
+    if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
+  }
+
+  /** Closes the connection; its channels exit as if the transport went away. */
+  close(code: number, reason: string): void {
+    this.#closeChannels({ shutdown: "closed" });
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) {
+      this.#ws.close(code, truncate(reason));
+    }
+  }
+
+  /** Kills the TCP connection without a close handshake. */
+  terminate(): void {
+    this.#closeChannels({ shutdown: "closed" });
+    this.#ws.terminate();
+  }
+
+  #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    this.#touch();
+    const raw = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data);
+    const result = this.serializer.decode(isBinary ? raw : raw.toString("utf8"));
+    if (!result.ok) {
+      this.logger.warn({ err: result.error }, "malformed frame; closing the connection");
+      this.close(CloseCode.invalidPayload, `malformed frame: ${result.error.message}`);
+      return;
+    }
+    const message = result.value;
+    this.#inbox = this.#inbox
+      .then(() => this.#route(message))
+      .catch((err: unknown) => {
+        this.logger.error({ err }, "routing failed");
+      });
+  }
+
+  #route(msg: Message): Promise<void> | undefined {
+    if (this.#closed) return;
+    if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) {
+      if (msg.ref !== null) this.#reply(null, msg.ref, msg.topic, ok());
+      return;
+    }
+    if (msg.event === ChannelEvent.join) return this.#join(msg);
+
+    const channel = this.#channels.get(msg.topic);
+    if (!channel) {
+      if (msg.event === ChannelEvent.leave) {
+        if (msg.ref !== null) this.#reply(msg.join_ref, msg.ref, msg.topic, ok());
+      } else if (msg.ref !== null) {
+        this.#reply(null, msg.ref, msg.topic, error({ reason: "unmatched topic" }));
+      }
+      return;
+    }
+    // A message for an earlier incarnation of this topic raced its close: drop it.
+    if (msg.join_ref !== null && msg.join_ref !== channel.joinRef) return;
+    if (msg.event === ChannelEvent.leave) {
+      this.#channels.delete(msg.topic);
+      channel.leave(msg.ref);
+    } else {
+      channel.handleIn(msg);
+    }
+  }
+
+  async #join(msg: Message): Promise<void> {
+    const joinRef = msg.join_ref ?? msg.ref;
+    if (joinRef === null) {
+      this.logger.warn({ topic: msg.topic }, "join without a ref ignored");
+      return;
+    }
+    const route = this.#handler.channels.find((r) => r.pattern.matches(msg.topic));
+    if (!route) {
+      this.logger.debug({ topic: msg.topic }, "join for an unmatched topic");
+      this.#reply(null, joinRef, msg.topic, error({ reason: "unmatched topic" }));
+      return;
+    }
+
+    const previous = this.#channels.get(msg.topic);
+    if (previous) {
+      this.logger.debug({ topic: msg.topic }, "duplicate join; closing the existing channel");
+      this.#channels.delete(msg.topic);
+      previous.close({ shutdown: "duplicate_join" });
+    } else if (this.#channels.size >= this.#limits.maxChannels) {
+      this.#reply(joinRef, joinRef, msg.topic, error({ reason: "too many channels joined" }));
+      return;
+    }
+
+    const channel = new ChannelServer(route.channel, this, msg.topic, joinRef, {
+      ...this.#assigns,
+      ...route.assigns,
+    });
+    this.#channels.set(msg.topic, channel);
+    const result = await channel.join(msg.payload instanceof Uint8Array ? null : msg.payload);
+    if (this.#closed) return;
+    this.#reply(joinRef, joinRef, msg.topic, result);
+    // The old incarnation's close goes out after the new reply; its join_ref lets the
+    // client recognise it as stale.
+    if (previous) {
+      this.write(
+        this.serializer.encodeMessage({
+          join_ref: previous.joinRef,
+          ref: previous.joinRef,
+          topic: previous.topic,
+          event: ChannelEvent.close,
+          payload: {},
+        }),
+      );
+    }
+    if (channel.state === "joined") {
+      this.logger.info({ topic: msg.topic }, "joined");
+      channel.start();
+    } else if (this.#channels.get(msg.topic) === channel) {
+      this.#channels.delete(msg.topic);
+    }
+  }
+
+  #reply(joinRef: string | null, ref: string, topic: string, result: ReplyResult): void {
+    this.write(
+      this.serializer.encodeReply({
+        join_ref: joinRef,
+        ref,
+        topic,
+        status: result.status,
+        response: result.response,
+      }),
+    );
+  }
+
+  #touch(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.logger.info({}, "closing an idle connection");
+      this.close(CloseCode.goingAway, "idle timeout");
+    }, this.#limits.idleTimeoutMs);
+    this.#idleTimer.unref?.();
+  }
+
+  #closeChannels(reason: StopReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#unsubscribeId?.();
+    const channels = [...this.#channels.values()];
+    this.#channels.clear();
+    for (const channel of channels) channel.close(reason);
+  }
+}
+
+function truncate(reason: string): string {
+  const bytes = Buffer.from(reason, "utf8");
+  if (bytes.length <= MAX_CLOSE_REASON) return reason;
+  return bytes
+    .subarray(0, MAX_CLOSE_REASON)
+    .toString("utf8")
+    .replace(/\uFFFD$/, "");
+}

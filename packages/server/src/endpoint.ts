@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { CloseCode, type JsonObject, serializerForVsn } from "@tandem/protocol";
+import { WebSocketServer } from "ws";
+import { takeAuthToken } from "./auth-token.js";
+import type { Assigns } from "./channel.js";
+import { Connection } from "./connection.js";
+import { defaultLogger, type Logger } from "./logger.js";
+import { type OriginCheck, originAllowed } from "./origin.js";
+import { PubSub } from "./pubsub.js";
+import type { ConnectInfo, SocketHandler } from "./socket-handler.js";
+
+/** Endpoint options; every limit has a safe default. */
+export interface EndpointOptions {
+  /** An HTTP server to attach to. Without one, `listen` creates its own. */
+  server?: Server;
+  /** Largest accepted frame in bytes; bigger frames close the socket with 1009. Default 1 MiB. */
+  maxFrameSize?: number;
+  /** Which origins may connect. Default: same host as the request. */
+  checkOrigin?: OriginCheck;
+  /** Close a connection that sends nothing for this long (ms). Default 60 000. */
+  idleTimeoutMs?: number;
+  /** Live channels allowed per connection. Default 100. */
+  maxChannelsPerConnection?: number;
+  /** Shared subscriptions; pass one to join endpoints or add a cluster adapter. */
+  pubsub?: PubSub;
+  logger?: Logger;
+}
+
+/** How `close` drains live connections. */
+export interface CloseOptions {
+  /** Connections closed per batch. Default 100. */
+  batchSize?: number;
+  /** Pause between batches (ms), so clients reconnect elsewhere gradually. Default 20. */
+  batchIntervalMs?: number;
+  /** After this long (ms), connections still open are cut. Default 5000. */
+  timeoutMs?: number;
+}
+
+interface Mount {
+  path: string;
+  handler: SocketHandler<Assigns>;
+}
+
+/**
+ * Serves sockets over WebSocket at `<path>/websocket` and owns the connections: the
+ * entry point of a Tandem server.
+ */
+export class Endpoint {
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  readonly #mounts: Mount[] = [];
+  readonly #connections = new Set<Connection>();
+  readonly #wss: WebSocketServer;
+  readonly #ownsServer: boolean;
+  readonly #server: Server;
+  readonly #options: Required<
+    Pick<
+      EndpointOptions,
+      "maxFrameSize" | "checkOrigin" | "idleTimeoutMs" | "maxChannelsPerConnection"
+    >
+  >;
+  #draining = false;
+
+  constructor(options: EndpointOptions = {}) {
+    this.pubsub = options.pubsub ?? new PubSub();
+    this.logger = options.logger ?? defaultLogger();
+    this.#options = {
+      maxFrameSize: options.maxFrameSize ?? 1024 * 1024,
+      checkOrigin: options.checkOrigin ?? true,
+      idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+      maxChannelsPerConnection: options.maxChannelsPerConnection ?? 100,
+    };
+    this.#ownsServer = !options.server;
+    this.#server =
+      options.server ??
+      createServer((_req, res) => {
+        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.#options.maxFrameSize,
+      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
+    });
+    this.#server.on("upgrade", (req, socket, head) => {
+      void this.#upgrade(req, socket, head);
+    });
+  }
+
+  /** The HTTP server the endpoint listens on. */
+  get server(): Server {
+    return this.#server;
+  }
+
+  /** Live connections, for metrics and tests. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Mounts a socket handler at `path` (the WebSocket is served at `path + "/websocket"`). */
+  socket<A extends Assigns>(path: string, handler: SocketHandler<A>): this {
+    const normalized = path.replace(/\/+$/, "");
+    this.#mounts.push({
+      path: `${normalized}/websocket`,
+      handler: handler as unknown as SocketHandler<Assigns>,
+    });
+    return this;
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  listen(port: number, host = "127.0.0.1"): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once("error", reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Broadcasts to every subscriber of a topic. Sent to a socket id with the event
+   * `"disconnect"`, it closes every connection of that id with code 1001.
+   */
+  broadcast(topic: string, event: string, payload: JsonObject | Uint8Array): void {
+    this.pubsub.broadcast(topic, event, payload);
+  }
+
+  /**
+   * Stops accepting connections, closes the open ones in batches with 1012 (Service
+   * Restart) so clients reconnect elsewhere, and resolves once all are gone. Channels
+   * exit as closed, so their presences leave.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    const batchSize = options.batchSize ?? 100;
+    const batchIntervalMs = options.batchIntervalMs ?? 20;
+    const timeoutMs = options.timeoutMs ?? 5000;
+    this.#draining = true;
+    const connections = [...this.#connections];
+    for (let i = 0; i < connections.length; i += batchSize) {
+      for (const connection of connections.slice(i, i + batchSize)) {
+        connection.close(CloseCode.serviceRestart, "server restart");
+      }
+      if (i + batchSize < connections.length) await sleep(batchIntervalMs);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (this.#connections.size > 0 && Date.now() < deadline) await sleep(10);
+    for (const connection of this.#connections) connection.terminate();
+    this.#wss.close();
+    if (this.#ownsServer && this.#server.listening) {
+      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    }
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const mount = this.#mounts.find((m) => m.path === url.pathname);
+    if (!mount) {
+      // On a shared server another listener may own this path.
+      if (this.#ownsServer) refuse(socket, 404, "Not Found");
+      return;
+    }
+    if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+    const serializer = serializerForVsn(url.searchParams.get("vsn"));
+    if (!serializer) return refuse(socket, 403, "Forbidden");
+    if (!originAllowed(this.#options.checkOrigin, req)) {
+      this.logger.warn({ origin: req.headers.origin }, "origin refused");
+      return refuse(socket, 403, "Forbidden");
+    }
+    const info: ConnectInfo = {
+      authToken: takeAuthToken(req),
+      headers: req.headers,
+      origin: req.headers.origin ?? null,
+      remoteAddress: req.socket.remoteAddress ?? null,
+      url,
+    };
+    let assigns: Assigns | null;
+    let socketId: string | null;
+    try {
+      assigns = await mount.handler.connect(Object.fromEntries(url.searchParams), info);
+      socketId = assigns && mount.handler.id ? mount.handler.id(assigns) : null;
+    } catch (err) {
+      this.logger.error({ err }, "connect failed");
+      return refuse(socket, 500, "Internal Server Error");
+    }
+    if (!assigns) return refuse(socket, 403, "Forbidden");
+    if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const connection = new Connection({
+        ws,
+        serializer,
+        pubsub: this.pubsub,
+        handler: mount.handler,
+        assigns: assigns,
+        socketId,
+        limits: {
+          idleTimeoutMs: this.#options.idleTimeoutMs,
+          maxChannels: this.#options.maxChannelsPerConnection,
+        },
+        logger: this.logger,
+      });
+      this.#connections.add(connection);
+      ws.on("close", () => this.#connections.delete(connection));
+    });
+  }
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+  socket.destroy();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,31 @@
+export type {
+  Assigns,
+  BroadcastInfo,
+  ChannelDefinition,
+  ChannelSocket,
+  SocketRef,
+} from "./channel.js";
+export { defineChannel } from "./channel.js";
+export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
+export { defaultLogger, type Logger } from "./logger.js";
+export type { OriginCheck } from "./origin.js";
+export { type Fastlane, PubSub, type Subscriber } from "./pubsub.js";
+export {
+  error,
+  type HandleInfoResult,
+  type HandleInResult,
+  ok,
+  type ReplyResult,
+  type ResponseBody,
+  reply,
+  type StopReason,
+  type StopResult,
+  stop,
+} from "./results.js";
+export {
+  type ChannelRoute,
+  type ConnectInfo,
+  channel,
+  defineSocket,
+  type SocketHandler,
+} from "./socket-handler.js";
