@@ -19,3 +19,18 @@ export {
   type ReplicaStatus,
   replicaId,
 } from "./replica.js";
+export {
+  type Changes,
+  type Clouds,
+  type Delta,
+  type DeltaRange,
+  deltaSize,
+  type Entry,
+  extractDelta,
+  mergeDeltas,
+  removeReplicaFromDelta,
+  type Tag,
+  TrackerState,
+  type Transfer,
+  type Updated,
+} from "./state.js";
