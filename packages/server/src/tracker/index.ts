@@ -11,6 +11,7 @@ export {
   type ReplicaClock,
   upperbound,
 } from "./clock.js";
+export { DEFAULT_MAX_DELTA_SIZES, DeltaGenerations, FULL_STATE } from "./delta-generation.js";
 export {
   newReplicaRef,
   parseReplicaId,
