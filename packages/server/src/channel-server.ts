@@ -30,6 +30,7 @@ export interface ChannelHost {
   readonly serializer: Serializer;
   readonly pubsub: PubSub;
   readonly socketId: string | null;
+  readonly connectionId: string;
   readonly logger: Logger;
   write(frame: Frame): void;
   channelExited(channel: ChannelServer): void;
@@ -285,6 +286,7 @@ export class ChannelServer<A extends Assigns = Assigns> {
       topic: this.topic,
       joinRef: this.joinRef,
       socketId: host.socketId,
+      connectionId: host.connectionId,
       ownerId,
       get ref() {
         return channel.#currentRef;

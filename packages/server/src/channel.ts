@@ -32,6 +32,8 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   readonly ref: string | null;
   /** The socket id returned by the socket handler's `id`, if any. */
   readonly socketId: string | null;
+  /** Unique per connection on this node; rate limits are kept per connection. */
+  readonly connectionId: string;
   /** Unique per channel instance on this node; owns presence entries. */
   readonly ownerId: string;
   /** This channel's own copy of the socket's assigns. */

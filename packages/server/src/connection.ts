@@ -22,6 +22,8 @@ export interface ConnectionLimits {
   maxChannels: number;
 }
 
+let connectionSequence = 0;
+
 /** Longest close reason a WebSocket close frame can carry, in bytes. */
 const MAX_CLOSE_REASON = 123;
 
@@ -33,6 +35,7 @@ export class Connection implements ChannelHost {
   readonly serializer: Serializer;
   readonly pubsub: PubSub;
   readonly socketId: string | null;
+  readonly connectionId = `c${++connectionSequence}`;
   readonly logger: Logger;
   readonly #ws: WebSocket;
   readonly #handler: SocketHandler<Assigns>;

@@ -9,6 +9,17 @@ export { defineChannel } from "./channel.js";
 export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
 export { defaultLogger, type Logger } from "./logger.js";
 export type { OriginCheck } from "./origin.js";
+export type { CoalesceOptions } from "./presence/diff-coalescer.js";
+export {
+  Presence,
+  type PresenceFetch,
+  type PresenceHost,
+  type PresenceOptions,
+  type PresenceRefusal,
+  type PresenceResult,
+  type TransientOptions,
+} from "./presence/presence.js";
+export type { RateLimit } from "./presence/rate-limit.js";
 export { type Fastlane, PubSub, type Subscriber } from "./pubsub.js";
 export {
   error,
@@ -29,3 +40,10 @@ export {
   defineSocket,
   type SocketHandler,
 } from "./socket-handler.js";
+export type { Entry } from "./tracker/state.js";
+export {
+  type DiffListener,
+  type TopicChanges,
+  Tracker,
+  type TrackerOptions,
+} from "./tracker/tracker.js";

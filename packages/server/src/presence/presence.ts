@@ -1,0 +1,288 @@
+import {
+  type JsonObject,
+  type PresenceDiff,
+  type PresenceEntry,
+  PresenceEvent,
+  type PresenceMeta,
+  type PresenceState,
+} from "@tandem/protocol";
+import type { ChannelSocket } from "../channel.js";
+import type { Logger } from "../logger.js";
+import type { PubSub } from "../pubsub.js";
+import type { Entry } from "../tracker/state.js";
+import { Tracker } from "../tracker/tracker.js";
+import { type CoalesceOptions, DiffCoalescer } from "./diff-coalescer.js";
+import { jsonEqual } from "./json-equal.js";
+import { makePhxRef } from "./phx-ref.js";
+import { type RateLimit, RateLimiter } from "./rate-limit.js";
+
+/**
+ * Enriches presences before they are listed or broadcast, e.g. with user records from a
+ * database in one query. Must return the same keys, each keeping its `metas`.
+ */
+export type PresenceFetch = (
+  topic: string,
+  presences: PresenceState,
+) => PresenceState | Promise<PresenceState>;
+
+/** Where Presence broadcasts and logs: an {@link Endpoint} fits. */
+export interface PresenceHost {
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+}
+
+/** Presence options. */
+export interface PresenceOptions {
+  /** The tracker replica to use. Default: a new single-node tracker. */
+  tracker?: Tracker;
+  fetch?: PresenceFetch;
+  /** Diff batching per topic. */
+  coalesce?: CoalesceOptions;
+  /**
+   * Track and update calls allowed per connection. Default 30 per 3 s (10/s sustained,
+   * bursts of 30); `false` disables the limit.
+   */
+  rateLimit?: RateLimit | false;
+}
+
+/** Why a presence call was refused. */
+export type PresenceRefusal = "already_tracked" | "no_presence" | "rate_limited";
+
+/** The outcome of `track` and `update`. `changed` is false when the meta was identical. */
+export type PresenceResult =
+  | { ok: true; ref: string; changed: boolean }
+  | { ok: false; reason: PresenceRefusal };
+
+/** Options of {@link Presence.setTransient}. */
+export interface TransientOptions {
+  /** Quiet period after which `revert` is applied (ms). */
+  afterMs: number;
+  /** The fields to restore, e.g. `{ typing: false }`. */
+  revert: JsonObject;
+}
+
+type MetaUpdate = JsonObject | ((previous: PresenceMeta) => JsonObject);
+
+const refusal = (reason: PresenceRefusal): PresenceResult => ({ ok: false, reason });
+
+/**
+ * Who is on each topic, and what they are doing. Entries belong to the channel that
+ * tracked them and leave by themselves when it exits. Every change is broadcast to the
+ * topic as a `presence_diff`, batched so that a crowd joining at once costs diffs in
+ * proportion to the crowd, not to its square.
+ */
+export class Presence {
+  readonly tracker: Tracker;
+  readonly #pubsub: PubSub;
+  readonly #logger: Logger;
+  readonly #fetch: PresenceFetch | undefined;
+  readonly #coalescer: DiffCoalescer;
+  readonly #limiter: RateLimiter | null;
+  readonly #owners = new Set<string>();
+  readonly #transients = new Map<string, ReturnType<typeof setTimeout>>();
+  // With an async fetch, each topic's diffs still go out in the order they were made.
+  readonly #outgoing = new Map<string, Promise<void>>();
+  readonly #unlisten: () => void;
+
+  constructor(host: PresenceHost, options: PresenceOptions = {}) {
+    this.tracker = options.tracker ?? new Tracker();
+    this.#pubsub = host.pubsub;
+    this.#logger = host.logger;
+    this.#fetch = options.fetch;
+    this.#limiter =
+      options.rateLimit === false
+        ? null
+        : new RateLimiter(options.rateLimit ?? { limit: 30, intervalMs: 3000 });
+    this.#coalescer = new DiffCoalescer(
+      options.coalesce ?? {},
+      (topic) => this.#pubsub.subscriberCount(topic),
+      (topic, diff) => this.#broadcast(topic, diff),
+    );
+    this.#unlisten = this.tracker.onDiff((diffs) => {
+      for (const [topic, changes] of diffs) {
+        this.#coalescer.add(topic, changes.joins.map(wire), changes.leaves.map(wire));
+      }
+    });
+  }
+
+  /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
+  track(socket: ChannelSocket, key: string, meta: JsonObject): PresenceResult {
+    if (this.tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
+    if (!this.#allow(socket)) return refusal("rate_limited");
+    this.#own(socket);
+    const ref = makePhxRef();
+    this.tracker.track(socket.ownerId, socket.topic, key, { ...strip(meta), phx_ref: ref });
+    return { ok: true, ref, changed: true };
+  }
+
+  /**
+   * Replaces this channel's meta for `key` (or computes it from the previous one). A meta
+   * equal to the current one changes nothing and broadcasts nothing.
+   */
+  update(socket: ChannelSocket, key: string, update: MetaUpdate): PresenceResult {
+    return this.#update(socket, key, update, true);
+  }
+
+  /**
+   * Sets fields that restore themselves after a quiet period: `typing: true` that turns
+   * back to false 3 s after the last call, so an indicator never sticks when the "stopped"
+   * message is lost. Each call restarts the period.
+   */
+  setTransient(
+    socket: ChannelSocket,
+    key: string,
+    fields: JsonObject,
+    options: TransientOptions,
+  ): PresenceResult {
+    const result = this.#update(socket, key, (meta) => ({ ...meta, ...fields }), true);
+    if (!result.ok) return result;
+    const id = transientId(socket.ownerId, socket.topic, key);
+    clearTimeout(this.#transients.get(id));
+    const timer = setTimeout(() => {
+      this.#transients.delete(id);
+      this.#update(socket, key, (meta) => ({ ...meta, ...options.revert }), false);
+    }, options.afterMs);
+    timer.unref?.();
+    this.#transients.set(id, timer);
+    return result;
+  }
+
+  /** Stops tracking `key` for this channel. */
+  untrack(socket: ChannelSocket, key: string): void {
+    this.#clearTransient(transientId(socket.ownerId, socket.topic, key));
+    this.tracker.untrack(socket.ownerId, socket.topic, key);
+  }
+
+  /** Everyone on a topic as `{key: {metas: [...]}}`, through `fetch`. */
+  list(topic: string): Promise<PresenceState> {
+    return this.#fetched(topic, group(this.tracker.list(topic)));
+  }
+
+  /** One key's presence on a topic, through `fetch`; undefined if absent. */
+  async get(topic: string, key: string): Promise<PresenceEntry | undefined> {
+    const entries = this.tracker.listKey(topic, key);
+    if (entries.length === 0) return undefined;
+    return (await this.#fetched(topic, group(entries)))[key];
+  }
+
+  /** Pushes `presence_state` (the full list) to a client that just joined. */
+  async pushState(socket: ChannelSocket): Promise<void> {
+    const state = await this.list(socket.topic);
+    socket.push(PresenceEvent.state, state as JsonObject);
+  }
+
+  /** Sends pending diffs now and stops timers; for shutdown and tests. */
+  flush(): void {
+    this.#coalescer.flushAll();
+  }
+
+  /** Stops listening to the tracker and cancels every timer. */
+  close(): void {
+    this.#coalescer.flushAll();
+    this.#unlisten();
+    for (const timer of this.#transients.values()) clearTimeout(timer);
+    this.#transients.clear();
+  }
+
+  #update(
+    socket: ChannelSocket,
+    key: string,
+    update: MetaUpdate,
+    limited: boolean,
+  ): PresenceResult {
+    const current = this.tracker.get(socket.ownerId, socket.topic, key);
+    if (!current) return refusal("no_presence");
+    const previous = current.meta as PresenceMeta;
+    const next = strip(typeof update === "function" ? update(previous) : update);
+    if (jsonEqual(next, strip(previous)))
+      return { ok: true, ref: previous.phx_ref, changed: false };
+    if (limited && !this.#allow(socket)) return refusal("rate_limited");
+    const ref = makePhxRef();
+    this.tracker.update(socket.ownerId, socket.topic, key, {
+      ...next,
+      phx_ref: ref,
+      phx_ref_prev: previous.phx_ref,
+    });
+    return { ok: true, ref, changed: true };
+  }
+
+  #allow(socket: ChannelSocket): boolean {
+    return this.#limiter?.take(socket.connectionId) ?? true;
+  }
+
+  #own(socket: ChannelSocket): void {
+    const owner = socket.ownerId;
+    if (this.#owners.has(owner)) return;
+    this.#owners.add(owner);
+    socket.onExit(() => {
+      this.#owners.delete(owner);
+      const prefix = `${owner}\u0000`;
+      for (const id of [...this.#transients.keys()]) {
+        if (id.startsWith(prefix)) this.#clearTransient(id);
+      }
+      this.tracker.untrackOwner(owner);
+    });
+  }
+
+  #clearTransient(id: string): void {
+    clearTimeout(this.#transients.get(id));
+    this.#transients.delete(id);
+  }
+
+  #broadcast(topic: string, diff: PresenceDiff): void {
+    const fetch = this.#fetch;
+    if (!fetch) {
+      this.#pubsub.broadcast(topic, PresenceEvent.diff, diff as unknown as JsonObject);
+      return;
+    }
+    const previous = this.#outgoing.get(topic) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const [joins, leaves] = await Promise.all([
+        this.#fetched(topic, diff.joins),
+        this.#fetched(topic, diff.leaves),
+      ]);
+      this.#pubsub.broadcast(topic, PresenceEvent.diff, { joins, leaves } as unknown as JsonObject);
+    });
+    this.#outgoing.set(topic, next);
+    void next.finally(() => {
+      if (this.#outgoing.get(topic) === next) this.#outgoing.delete(topic);
+    });
+  }
+
+  async #fetched(topic: string, presences: PresenceState): Promise<PresenceState> {
+    if (!this.#fetch || Object.keys(presences).length === 0) return presences;
+    try {
+      return await this.#fetch(topic, presences);
+    } catch (err) {
+      // Clients must still converge: send the unenriched presences rather than nothing.
+      this.#logger.error({ err, topic }, "presence fetch failed");
+      return presences;
+    }
+  }
+}
+
+function wire(entry: Entry): [string, PresenceMeta] {
+  return [entry.key, entry.meta as PresenceMeta];
+}
+
+function group(entries: readonly Entry[]): PresenceState {
+  // Keys are user data: "__proto__" must be a key like any other.
+  const state: PresenceState = Object.create(null);
+  for (const entry of entries) {
+    const meta = entry.meta as PresenceMeta;
+    const existing = state[entry.key];
+    if (existing) existing.metas.push(meta);
+    else state[entry.key] = { metas: [meta] };
+  }
+  return state;
+}
+
+/** The meta without the refs Presence manages itself. */
+function strip(meta: JsonObject): JsonObject {
+  const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = meta;
+  return rest;
+}
+
+function transientId(owner: string, topic: string, key: string): string {
+  return `${owner}\u0000${topic}\u0000${key}`;
+}
