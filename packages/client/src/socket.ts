@@ -461,7 +461,7 @@ export class Socket {
     for (const send of buffered) send();
   }
 
-  /** @internal */
+  /** @internal Handles the transport opening: flush, reset backoff, start heartbeats. */
   onConnOpen(): void {
     if (this.hasLogger()) this.log("transport", `connected to ${this.endPointURL()}`);
     this.closeWasClean = false;
@@ -472,7 +472,7 @@ export class Socket {
     for (const [, callback] of this.stateChangeCallbacks.open) callback();
   }
 
-  /** @internal */
+  /** @internal Handles the transport closing: error channels, maybe reconnect. */
   onConnClose(event: TransportCloseEvent): void {
     const connection = this.connection;
     this.log("transport", "close", event);
@@ -488,7 +488,7 @@ export class Socket {
     for (const [, callback] of this.stateChangeCallbacks.close) callback(event);
   }
 
-  /** @internal */
+  /** @internal Handles a transport error: notify callbacks, error channels. */
   onConnError(error: unknown): void {
     const connection = this.connection;
     this.log("transport", "error", error);
@@ -500,7 +500,7 @@ export class Socket {
     this.triggerChanError("connection_error", connection);
   }
 
-  /** @internal */
+  /** @internal Decodes an incoming frame and dispatches it to channels and callbacks. */
   onConnMessage(event: TransportMessageEvent): void {
     const connection = this.connection;
     const wasOpen = connection?.isOpen() ?? false;
