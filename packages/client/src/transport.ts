@@ -1,0 +1,37 @@
+/**
+ * A handler type checked bivariantly, so that transports whose handlers expect richer
+ * event types (the DOM's `MessageEvent`, `ws`'s own classes) still fit {@link Transport}.
+ */
+type Handler<E> = { bivarianceHack(event: E): void }["bivarianceHack"];
+
+/** What the socket reads from a message event. */
+export interface TransportMessageEvent {
+  data: unknown;
+}
+
+/** What the socket reads from a close event. */
+export interface TransportCloseEvent {
+  code?: number;
+  reason?: string;
+  wasClean?: boolean;
+}
+
+/**
+ * The part of the WebSocket API the socket uses. The browser's `WebSocket` and the
+ * `WebSocket` class of the `ws` package both satisfy it.
+ */
+export interface Transport {
+  readonly readyState: number;
+  /** Bytes queued but not yet sent; the socket waits for it to drain before closing. */
+  readonly bufferedAmount?: number;
+  binaryType: string;
+  send(data: string | ArrayBuffer): void;
+  close(code?: number, reason?: string): void;
+  onopen: Handler<unknown> | null;
+  onerror: Handler<unknown> | null;
+  onmessage: Handler<TransportMessageEvent> | null;
+  onclose: Handler<TransportCloseEvent> | null;
+}
+
+/** A transport class: `new transport(url, protocols)`. */
+export type TransportConstructor = new (url: string, protocols?: string[]) => Transport;
