@@ -457,14 +457,16 @@ describe("Presence instance", () => {
       seen.push(`old ${key}`);
       presence.onJoin((later) => seen.push(`new ${later}`));
     });
+    const join = (key: string) => ({
+      joins: { [key]: { metas: [{ id: 0, phx_ref: key }] } },
+      leaves: {},
+    });
+    channel.trigger("presence_diff", join("c"));
     channel.trigger("presence_state", {
       a: { metas: [{ id: 1, phx_ref: "a" }] },
       b: { metas: [{ id: 2, phx_ref: "b" }] },
     });
-    channel.trigger("presence_diff", {
-      joins: { c: { metas: [{ id: 3, phx_ref: "c" }] } },
-      leaves: {},
-    });
-    expect(seen).toEqual(["old a", "old b", "new c"]);
+    channel.trigger("presence_diff", join("d"));
+    expect(seen).toEqual(["old a", "old b", "old c", "new d"]);
   });
 });
