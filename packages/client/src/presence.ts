@@ -8,13 +8,14 @@ import type {
 import { describeChange, type PresenceChangeCallback } from "./presence-updates.js";
 
 /**
- * The two channel methods Presence needs. Tandem's `Channel` and phoenix's `Channel` both fit.
+ * The two channel methods Presence needs. Tandem's `Channel` fits, and so does a phoenix
+ * `Channel` object (whose `@types/phoenix` declaration omits `joinRef`, so it needs a cast).
  */
 export interface PresenceChannel {
   /** Subscribes to an event; the return value (phoenix: a binding ref) is not used. */
   on(event: string, callback: (payload: unknown) => void): unknown;
-  /** The ref of the channel's current join; it changes on every rejoin. */
-  joinRef(): string | null;
+  /** The ref of the channel's current join, which changes on every rejoin; none before joining. */
+  joinRef(): string | null | undefined;
 }
 
 /** Options for {@link Presence}. */
@@ -101,7 +102,7 @@ export class Presence<M extends JsonObject = JsonObject> {
     channel.on(events.state, (payload) => {
       // Callbacks replaced while this message is processed take effect from the next one.
       const callbacks = { ...this.callbacks };
-      this.joinRef = channel.joinRef();
+      this.joinRef = channel.joinRef() ?? null;
       // syncState never mutates the state it is given, so the old state serves as "before".
       const before = this.state;
       this.step(callbacks, before, (onJoin, onLeave) =>

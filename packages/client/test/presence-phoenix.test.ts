@@ -2,9 +2,9 @@
 // observable behaviour: lists, key order, callback arguments, mutation and identity of state.
 import type { PresenceDiff, PresenceEntry, PresenceMeta, PresenceState } from "@tandem/protocol";
 import fc from "fast-check";
-import { type Channel, Presence as PhoenixPresence } from "phoenix";
-import { describe, expect, it } from "vitest";
-import { Presence } from "../src/presence.js";
+import { type Channel, Presence as PhoenixPresence, Socket } from "phoenix";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Presence, type PresenceChannel } from "../src/presence.js";
 import { StubChannel } from "./presence-stub.js";
 
 type Step =
@@ -249,5 +249,54 @@ describe("same behaviour as phoenix's Presence, generated scenarios", () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe("on a real phoenix Channel object", () => {
+  // The socket never connects: join pushes stay buffered and fake timers keep the join
+  // timeout from firing, while join refs, rejoins and event dispatch are phoenix's own.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("behaves like phoenix's Presence across a rejoin", () => {
+    const log = (make: (channel: Channel) => PresenceLike): string[] => {
+      const channel = new Socket("ws://127.0.0.1:1/socket").channel("room:lobby");
+      const presence = make(channel);
+      const seen: string[] = [];
+      presence.onJoin((key, current, newPres) =>
+        seen.push(`join ${key} ${show(current)} ${show(newPres)}`),
+      );
+      presence.onLeave((key, current, left) =>
+        seen.push(`leave ${key} ${show(current)} ${show(left)}`),
+      );
+      presence.onSync(() => seen.push(`sync ${show(presence.list())}`));
+      // Both are public at runtime but missing from @types/phoenix.
+      const internals = channel as unknown as {
+        trigger(event: string, payload: unknown): void;
+        rejoin(): void;
+      };
+      const send = (event: string, payload: object) =>
+        internals.trigger(event, JSON.parse(JSON.stringify(payload)));
+
+      channel.join();
+      send("presence_diff", { joins: { u2: entry(meta("2")) }, leaves: {} });
+      send("presence_state", { u1: entry(meta("1")) });
+      seen.push(`pending ${presence.inPendingSyncState()} ${presence.joinRef}`);
+      internals.rejoin();
+      send("presence_diff", { joins: {}, leaves: { u1: entry(meta("1")) } });
+      seen.push(`pending ${presence.inPendingSyncState()} ${show(presence.pendingDiffs)}`);
+      send("presence_state", { u1: entry(meta("1")), u3: entry(meta("3")) });
+      seen.push(`pending ${presence.inPendingSyncState()} ${presence.joinRef}`);
+      return seen;
+    };
+
+    const expected = log((channel) => new PhoenixPresence(channel) as unknown as PresenceLike);
+    expect(expected[4]).toMatch(/^pending true \[\{"joins":\{\},"leaves":\{"u1"/);
+    expect(expected.at(-2)).toBe('sync [{"metas":[{"phx_ref":"3"}]}]');
+    expect(log((channel) => new Presence(channel as unknown as PresenceChannel))).toEqual(expected);
   });
 });
