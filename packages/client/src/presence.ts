@@ -87,6 +87,7 @@ export class Presence<M extends JsonObject = JsonObject> {
   pendingDiffs: PresenceDiff<M>[] = [];
   /** The channel join ref under which the last `presence_state` arrived. */
   joinRef: string | null = null;
+  /** The channel whose presence events this instance follows. */
   readonly channel: PresenceChannel;
   private callbacks: Callbacks<M> = {
     onJoin: noop,
