@@ -9,6 +9,9 @@
  * rejoin by themselves after errors and reconnects, and pushes made while offline are
  * buffered until the channel is joined.
  *
+ * {@link Presence} keeps a channel's `presence_state` / `presence_diff` in sync with the
+ * exact semantics of phoenix's, and can report updates as updates (`onChange`).
+ *
  * Payloads are JSON objects, or `ArrayBuffer`s, which travel as binary frames.
  *
  * In Node, pass the `ws` package's `WebSocket` as the `transport` option. Long-polling
@@ -50,6 +53,20 @@ export {
   SOCKET_STATES,
   WS_CLOSE_NORMAL,
 } from "./constants.js";
+export {
+  Presence,
+  type PresenceChannel,
+  type PresenceChooser,
+  type PresenceOnJoin,
+  type PresenceOnLeave,
+  type PresenceOptions,
+} from "./presence.js";
+export {
+  describeChange,
+  type PresenceChange,
+  type PresenceChangeCallback,
+  type PresenceUpdate,
+} from "./presence-updates.js";
 export { Push, type PushReply } from "./push.js";
 export {
   type Decode,
