@@ -109,7 +109,8 @@ export class Endpoint {
   }
 
   /** Starts listening; resolves with the bound address. */
-  listen(port: number, host = "127.0.0.1"): Promise<AddressInfo> {
+  async listen(port: number, host = "127.0.0.1"): Promise<AddressInfo> {
+    await this.pubsub.start();
     return new Promise((resolve, reject) => {
       this.#server.once("error", reject);
       this.#server.listen(port, host, () => {

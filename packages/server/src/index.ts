@@ -20,7 +20,8 @@ export {
   type TransientOptions,
 } from "./presence/presence.js";
 export type { RateLimit } from "./presence/rate-limit.js";
-export { type Fastlane, PubSub, type Subscriber } from "./pubsub.js";
+export { type Fastlane, PubSub, type PubSubOptions, type Subscriber } from "./pubsub.js";
+export type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
 export {
   error,
   type HandleInfoResult,

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { Broadcast, Frame, JsonObject, Serializer } from "@tandem/protocol";
+import type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
 
 /**
  * A direct path from a broadcast to a client connection that skips the channel:
@@ -18,12 +20,47 @@ export interface Subscriber {
   deliver(broadcast: Broadcast): void;
 }
 
+/** PubSub options. */
+export interface PubSubOptions {
+  /** The cluster bus; without one, broadcasts stay on this node. */
+  adapter?: PubSubAdapter;
+  /** This node's name when there is no adapter. Default: unique per process. */
+  nodeName?: string;
+}
+
 /**
- * Local topic subscriptions and fan-out. A broadcast is encoded at most once per
- * serializer, however many subscribers it reaches.
+ * Topic subscriptions and fan-out, on this node and, through an adapter, across the
+ * cluster. A broadcast is encoded at most once per serializer, however many
+ * subscribers it reaches.
  */
 export class PubSub {
   readonly #topics = new Map<string, Set<Subscriber>>();
+  readonly #adapter: PubSubAdapter | undefined;
+  readonly nodeName: string;
+  #started: Promise<void> | undefined;
+
+  constructor(options: PubSubOptions = {}) {
+    this.#adapter = options.adapter;
+    this.nodeName = options.adapter?.nodeName ?? options.nodeName ?? `node-${randomUUID()}`;
+  }
+
+  /** Whether broadcasts reach other nodes. */
+  get clustered(): boolean {
+    return this.#adapter !== undefined;
+  }
+
+  /** Connects the adapter, once; later calls return the same promise. */
+  start(): Promise<void> {
+    this.#started ??= this.#adapter
+      ? this.#adapter.start((message) => this.#receive(message))
+      : Promise.resolve();
+    return this.#started;
+  }
+
+  /** Disconnects the adapter. */
+  async close(): Promise<void> {
+    if (this.#started) await this.#adapter?.close();
+  }
 
   /** Subscribes and returns the function that unsubscribes. */
   subscribe(topic: string, subscriber: Subscriber): () => void {
@@ -42,10 +79,32 @@ export class PubSub {
   }
 
   /**
-   * Delivers to every subscriber of `topic` except `from`. Returns the number of
-   * subscribers reached.
+   * Delivers to every subscriber of `topic` on every node, except `from`. Returns the
+   * number of subscribers reached on this node.
    */
   broadcast(
+    topic: string,
+    event: string,
+    payload: JsonObject | Uint8Array,
+    from?: Subscriber,
+  ): number {
+    this.#adapter?.broadcast({ topic, event, payload });
+    return this.localBroadcast(topic, event, payload, from);
+  }
+
+  /** Delivers to one node: this one, or another through the adapter. */
+  directBroadcast(
+    node: string,
+    topic: string,
+    event: string,
+    payload: JsonObject | Uint8Array,
+  ): void {
+    if (node === this.nodeName) this.localBroadcast(topic, event, payload);
+    else this.#adapter?.directBroadcast(node, { topic, event, payload });
+  }
+
+  /** Delivers to the subscribers of `topic` on this node only, except `from`. */
+  localBroadcast(
     topic: string,
     event: string,
     payload: JsonObject | Uint8Array,
@@ -73,6 +132,10 @@ export class PubSub {
       lane.write(frame);
     }
     return reached;
+  }
+
+  #receive(message: BusMessage): void {
+    this.localBroadcast(message.topic, message.event, message.payload);
   }
 
   #unsubscribe(topic: string, subscriber: Subscriber): void {

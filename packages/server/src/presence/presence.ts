@@ -232,7 +232,7 @@ export class Presence {
   #broadcast(topic: string, diff: PresenceDiff): void {
     const fetch = this.#fetch;
     if (!fetch) {
-      this.#pubsub.broadcast(topic, PresenceEvent.diff, diff as unknown as JsonObject);
+      this.#pubsub.localBroadcast(topic, PresenceEvent.diff, diff as unknown as JsonObject);
       return;
     }
     const previous = this.#outgoing.get(topic) ?? Promise.resolve();
@@ -241,7 +241,10 @@ export class Presence {
         this.#fetched(topic, diff.joins),
         this.#fetched(topic, diff.leaves),
       ]);
-      this.#pubsub.broadcast(topic, PresenceEvent.diff, { joins, leaves } as unknown as JsonObject);
+      this.#pubsub.localBroadcast(topic, PresenceEvent.diff, {
+        joins,
+        leaves,
+      } as unknown as JsonObject);
     });
     this.#outgoing.set(topic, next);
     void next.finally(() => {
