@@ -533,3 +533,18 @@ describe("TrackerState", () => {
     expect(b.merge(JSON.parse(JSON.stringify(transfer)) as Transfer)).toEqual(noChanges);
   });
 });
+
+describe("TrackerState at scale", () => {
+  it("extracts and merges a replica with 200k entries, reading one topic cheaply", () => {
+    const [a, b] = cluster("a", "b") as [TrackerState, TrackerState];
+    for (let i = 0; i < 200_000; i++) a.join(`pid${i}`, `room:${i % 1000}`, `user${i}`, {});
+    a.join("pid-x", "small", "x", {});
+    const delta = a.takeDelta();
+    expect(deltaSize(delta)).toBe(2 * 200_001);
+    expect(b.merge(a.extract(b.clocks())).joins).toHaveLength(200_001);
+    expect(b.merge(delta)).toEqual(noChanges);
+    expect(b.topicSize("room:7")).toBe(200);
+    expect(keys(b.byTopic("small"))).toEqual(["x"]);
+    expect(b.clocks()).toEqual(a.clocks());
+  });
+});
