@@ -156,16 +156,18 @@ describe("TrackerState", () => {
 
     // merging from a down replica adds nothing visible
     b.join("erin", "lobby", "erin", {});
-    expect(a.merge(b.extract(a.clocks()))).toEqual(noChanges);
+    expect(a.merge(b.takeDelta())).toEqual(noChanges);
+    expect(a.merge(b.extract({ ...a.clocks(), "b#1": 0 }))).toEqual(noChanges);
     expect(keys(a.byTopic("lobby"))).toEqual(["carol", "david"]);
     expect(a.replicaDown(ref("b"))).toEqual(noChanges);
 
+    // entries merged while down come back with the others
     const up = a.replicaUp(ref("b"));
-    expect(keys(up.joins)).toEqual(["bob"]);
+    expect(keys(up.joins)).toEqual(["bob", "erin"]);
     expect(up.leaves).toEqual([]);
-    expect(keys(a.byTopic("lobby"))).toEqual(["bob", "carol", "david"]);
+    expect(keys(a.byTopic("lobby"))).toEqual(["bob", "carol", "david", "erin"]);
     expect(a.replicaUp(ref("b"))).toEqual(noChanges);
-    expect(keys(a.merge(b.extract(a.clocks())).joins)).toEqual(["erin"]);
+    expect(a.merge(b.extract(a.clocks()))).toEqual(noChanges);
   });
 
   it("ignores entries of replicas it has not heard from", () => {
@@ -228,6 +230,26 @@ describe("TrackerState", () => {
     c.replicaUp(ref("d"));
     expect(c.merge(stale.extract(c.clocks()))).toEqual(noChanges);
     expect(c.byTopic("lobby")).toEqual([]);
+  });
+
+  it("a removed dot stays seen, so a stale peer cannot resurrect an entry removed out of order", () => {
+    const [a, b, c] = cluster("a", "b", "c") as [TrackerState, TrackerState, TrackerState];
+    a.join("x", "lobby", "x", {});
+    c.merge(a.takeDelta()); // lost on the way to b: b will have a gap at a#1:1
+    a.join("y", "lobby", "y", {});
+    const withY = a.takeDelta();
+    b.merge(withY);
+    c.merge(withY);
+    a.leave("y", "lobby", "y");
+    expect(keys(b.merge(a.takeDelta()).leaves)).toEqual(["y"]);
+    expect(b.clocks()["a#1"]).toBe(0);
+
+    // c still holds y; its transfer fills b's gap with x but must not bring y back
+    expect(b.merge(c.extract(b.clocks()))).toEqual({ joins: c.byKey("lobby", "x"), leaves: [] });
+    expect(keys(b.byTopic("lobby"))).toEqual(["x"]);
+    // b's clock now equals a's, so no anti-entropy would ever repair a resurrected y
+    expect(b.clocks()).toEqual(a.clocks());
+    expect(keys(a.byTopic("lobby"))).toEqual(["x"]);
   });
 
   it("the local replica is the only authority on its own entries", () => {
@@ -509,5 +531,20 @@ describe("TrackerState", () => {
     const transfer = a.extract(b.clocks());
     expect(JSON.parse(JSON.stringify(transfer))).toEqual(transfer);
     expect(b.merge(JSON.parse(JSON.stringify(transfer)) as Transfer)).toEqual(noChanges);
+  });
+});
+
+describe("TrackerState at scale", () => {
+  it("extracts and merges a replica with 200k entries, reading one topic cheaply", () => {
+    const [a, b] = cluster("a", "b") as [TrackerState, TrackerState];
+    for (let i = 0; i < 200_000; i++) a.join(`pid${i}`, `room:${i % 1000}`, `user${i}`, {});
+    a.join("pid-x", "small", "x", {});
+    const delta = a.takeDelta();
+    expect(deltaSize(delta)).toBe(2 * 200_001);
+    expect(b.merge(a.extract(b.clocks())).joins).toHaveLength(200_001);
+    expect(b.merge(delta)).toEqual(noChanges);
+    expect(b.topicSize("room:7")).toBe(200);
+    expect(keys(b.byTopic("small"))).toEqual(["x"]);
+    expect(b.clocks()).toEqual(a.clocks());
   });
 });

@@ -45,6 +45,8 @@ export class DeltaGenerations {
    */
   push(delta: Delta): void {
     if (this.gens.length === 0) {
+      // Phoenix seeds with copies of the empty pending delta and merges into those; that
+      // yields `delta` itself for a local delta, and only a stricter range for a remote one.
       this.gens = this.maxSizes.map(() => delta);
       return;
     }

@@ -182,7 +182,8 @@ export class TrackerState {
   }
 
   /**
-   * Tracks `(owner, topic, key)` with `meta` under a fresh tag.
+   * Tracks `(owner, topic, key)` with `meta` under a fresh tag. `meta` is stored as given,
+   * not copied.
    * @throws Error when the triple is already tracked here; use {@link update} instead.
    */
   join(owner: string, topic: string, key: string, meta: JsonObject): Entry {
@@ -311,7 +312,8 @@ export class TrackerState {
     const known = (replica: ReplicaId) => Object.hasOwn(remoteContext, replica);
     const values: Entry[] = [];
     for (const [replica, stored] of this.values) {
-      if (known(replica)) values.push(...stored.values());
+      // One push per entry: spreading a large replica into push() would overflow the stack.
+      if (known(replica)) for (const entry of stored.values()) values.push(entry);
     }
     return {
       kind: "transfer",
