@@ -2,7 +2,7 @@ import { createRoomEndpoint } from "./room.js";
 
 const port = Number(process.env.PORT ?? 4000);
 const host = process.env.HOST ?? "127.0.0.1";
-const endpoint = createRoomEndpoint();
+const { endpoint, presence } = createRoomEndpoint();
 const address = await endpoint.listen(port, host);
 endpoint.logger.info(
   { port: address.port },
@@ -12,6 +12,9 @@ console.log(`listening on http://${host}:${address.port}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    void endpoint.close().then(() => process.exit(0));
+    void endpoint.close().then(() => {
+      presence.close();
+      process.exit(0);
+    });
   });
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { Socket } from "phoenix";
+import { Presence, Socket } from "phoenix";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 
@@ -117,4 +117,50 @@ describe("examples/room contract", () => {
     for (let i = 0; i < 100 && joins < 2; i++) await new Promise((r) => setTimeout(r, 20));
     expect(joins).toBe(2);
   });
+
+  it("tracks who is present: two tabs of one name are one key with two metas", async () => {
+    const tab1 = connect({ name: "dee" }).channel("room:5", {});
+    const tab2 = connect({ name: "dee" }).channel("room:5", {});
+    const watcher = connect({ name: "eve" }).channel("room:5", {});
+    const presence = new Presence(watcher);
+    await reply(watcher.join());
+    await reply(tab1.join());
+    await reply(tab2.join());
+    await until(() => presence.list().length === 2 && metasOf(presence, "dee").length === 2);
+    expect(metasOf(presence, "dee")[0]).toMatchObject({ name: "dee", typing: false });
+    tab2.leave();
+    await until(() => metasOf(presence, "dee").length === 1);
+  });
+
+  it("turns typing on, and off again 3 s after the last typing event", async () => {
+    const typist = connect({ name: "fay" }).channel("room:6", {});
+    const watcher = connect({ name: "gus" }).channel("room:6", {});
+    const presence = new Presence(watcher);
+    await reply(watcher.join());
+    await reply(typist.join());
+    await until(() => metasOf(presence, "fay").length === 1);
+    expect(await reply(typist.push("typing", { typing: true }))).toEqual(["ok", {}]);
+    const on = Date.now();
+    await until(() => metasOf(presence, "fay")[0]?.typing === true);
+    await until(() => metasOf(presence, "fay")[0]?.typing === false, 6000);
+    expect(Date.now() - on).toBeGreaterThanOrEqual(2500);
+    expect(await reply(typist.push("typing", { typing: "yes" }))).toEqual([
+      "error",
+      { reason: "typing must be a boolean" },
+    ]);
+  });
 });
+
+type Meta = { name: string; typing: boolean };
+
+function metasOf(presence: Presence, key: string): Meta[] {
+  return presence.list((k: string, p: { metas: Meta[] }) => (k === key ? p.metas : [])).flat();
+}
+
+async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
