@@ -33,7 +33,10 @@ export interface PresenceHost {
 
 /** Presence options. */
 export interface PresenceOptions {
-  /** The tracker replica to use. Default: a new single-node tracker. */
+  /**
+   * The tracker replica to use. Default: a tracker on the host's pubsub, which
+   * replicates across the cluster when the pubsub has an adapter.
+   */
   tracker?: Tracker;
   fetch?: PresenceFetch;
   /** Diff batching per topic. */
@@ -83,9 +86,11 @@ export class Presence {
   // With an async fetch, each topic's diffs still go out in the order they were made.
   readonly #outgoing = new Map<string, Promise<void>>();
   readonly #unlisten: () => void;
+  readonly #ownsTracker: boolean;
 
   constructor(host: PresenceHost, options: PresenceOptions = {}) {
-    this.tracker = options.tracker ?? new Tracker();
+    this.#ownsTracker = !options.tracker;
+    this.tracker = options.tracker ?? new Tracker({ pubsub: host.pubsub, logger: host.logger });
     this.#pubsub = host.pubsub;
     this.#logger = host.logger;
     this.#fetch = options.fetch;
@@ -176,10 +181,14 @@ export class Presence {
     this.#coalescer.flushAll();
   }
 
-  /** Stops listening to the tracker and cancels every timer. */
+  /**
+   * Stops listening to the tracker and cancels every timer. A tracker Presence created
+   * itself is closed too, which tells the other nodes to drop this node's entries now.
+   */
   close(): void {
     this.#coalescer.flushAll();
     this.#unlisten();
+    if (this.#ownsTracker) this.tracker.close();
     for (const timer of this.#transients.values()) clearTimeout(timer);
     this.#transients.clear();
   }

@@ -1,0 +1,109 @@
+import { isJsonObject, type JsonObject } from "@tandem/protocol";
+import type { Context } from "./clock.js";
+import type { ReplicaRef } from "./replica.js";
+import type { Delta, Transfer } from "./state.js";
+
+/** Events the trackers of a cluster exchange on their bus topic. */
+export const TrackerEvent = {
+  heartbeat: "heartbeat",
+  transferRequest: "transfer_req",
+  transferAck: "transfer_ack",
+  permdown: "permdown",
+} as const;
+
+/** Sent every broadcast period to all peers: the delta since the last one, if any. */
+export interface Heartbeat {
+  from: ReplicaRef;
+  clocks: Context;
+  delta: Delta | null;
+}
+
+/** Asks one peer for what we are missing. */
+export interface TransferRequest {
+  from: ReplicaRef;
+  clocks: Context;
+}
+
+/** The answer: the smallest delta generation that covers the gap, or the full state. */
+export interface TransferAck {
+  from: ReplicaRef;
+  payload: Delta | Transfer;
+}
+
+/** A node leaving on purpose: drop its entries now. */
+export interface Permdown {
+  from: ReplicaRef;
+}
+
+/*
+ * Bus messages come from other processes: check their shape before the CRDT sees them,
+ * so a corrupt or foreign message is dropped instead of crashing the node.
+ */
+
+function isRef(value: unknown): value is ReplicaRef {
+  return (
+    isJsonObject(value) &&
+    typeof value.name === "string" &&
+    typeof value.vsn === "number" &&
+    Number.isSafeInteger(value.vsn) &&
+    value.vsn >= 0
+  );
+}
+
+function isContext(value: unknown): value is Context {
+  return (
+    isJsonObject(value) &&
+    Object.values(value).every((c) => typeof c === "number" && Number.isSafeInteger(c) && c >= 0)
+  );
+}
+
+function isClouds(value: unknown): boolean {
+  return (
+    isJsonObject(value) &&
+    Object.values(value).every(
+      (dots) =>
+        Array.isArray(dots) && dots.every((d) => typeof d === "number" && Number.isSafeInteger(d)),
+    )
+  );
+}
+
+function isEntry(value: unknown): boolean {
+  return (
+    isJsonObject(value) &&
+    typeof value.owner === "string" &&
+    typeof value.topic === "string" &&
+    typeof value.key === "string" &&
+    isJsonObject(value.meta) &&
+    isJsonObject(value.tag) &&
+    typeof value.tag.replica === "string" &&
+    typeof value.tag.clock === "number" &&
+    Number.isSafeInteger(value.tag.clock)
+  );
+}
+
+function isPayload(value: unknown): value is Delta | Transfer {
+  if (!isJsonObject(value) || !isClouds(value.clouds)) return false;
+  if (!Array.isArray(value.values) || !value.values.every(isEntry)) return false;
+  if (value.kind === "delta") {
+    return isJsonObject(value.range) && isContext(value.range.start) && isContext(value.range.end);
+  }
+  return value.kind === "transfer" && isContext(value.context);
+}
+
+export function parseHeartbeat(p: JsonObject): Heartbeat | null {
+  if (!isRef(p.from) || !isContext(p.clocks)) return null;
+  if (p.delta !== null && !(isPayload(p.delta) && p.delta.kind === "delta")) return null;
+  return { from: p.from, clocks: p.clocks, delta: p.delta as Delta | null };
+}
+
+export function parseTransferRequest(p: JsonObject): TransferRequest | null {
+  return isRef(p.from) && isContext(p.clocks) ? { from: p.from, clocks: p.clocks } : null;
+}
+
+export function parseTransferAck(p: JsonObject): TransferAck | null {
+  return isRef(p.from) && isPayload(p.payload) ? { from: p.from, payload: p.payload } : null;
+}
+
+export function parsePermdown(p: JsonObject): Permdown | null {
+  return isRef(p.from) ? { from: p.from } : null;
+}

@@ -1,0 +1,103 @@
+import type { BusMessage, PubSubAdapter } from "../src/index.js";
+
+/** A seeded PRNG (mulberry32): the same seed replays the same simulation. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface InFlight {
+  from: string;
+  to: string;
+  // Serialised as the real bus would: receivers never share objects with senders.
+  json: string;
+}
+
+/**
+ * An in-process cluster bus whose delivery the test controls: messages wait in flight
+ * until `deliver` runs, which may drop, duplicate and reorder them, and never crosses a
+ * partition.
+ */
+export class SimNetwork {
+  readonly #nodes = new Map<string, (message: BusMessage) => void>();
+  readonly #partitions = new Set<string>();
+  #inFlight: InFlight[] = [];
+
+  adapter(nodeName: string): PubSubAdapter {
+    return {
+      nodeName,
+      start: async (receive) => {
+        this.#nodes.set(nodeName, receive);
+      },
+      broadcast: (message) => {
+        for (const to of this.#nodes.keys()) {
+          if (to !== nodeName) this.#send(nodeName, to, message);
+        }
+      },
+      directBroadcast: (to, message) => this.#send(nodeName, to, message),
+      close: async () => {
+        this.#nodes.delete(nodeName);
+      },
+    };
+  }
+
+  /** Removes a node without a goodbye, as kill -9 does. */
+  kill(nodeName: string): void {
+    this.#nodes.delete(nodeName);
+    this.#inFlight = this.#inFlight.filter((m) => m.from !== nodeName && m.to !== nodeName);
+  }
+
+  partition(a: string, b: string): void {
+    this.#partitions.add([a, b].sort().join("|"));
+  }
+
+  heal(): void {
+    this.#partitions.clear();
+  }
+
+  /**
+   * Delivers what is in flight (and what those deliveries send, up to `rounds` waves).
+   * `chaos` sets the odds of dropping, duplicating and shuffling.
+   */
+  deliver(
+    random: () => number,
+    chaos = { drop: 0, duplicate: 0, shuffle: false },
+    rounds = 4,
+  ): void {
+    for (let round = 0; round < rounds && this.#inFlight.length > 0; round++) {
+      const batch = this.#inFlight;
+      this.#inFlight = [];
+      if (chaos.shuffle) {
+        for (let i = batch.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [batch[i], batch[j]] = [batch[j]!, batch[i]!];
+        }
+      }
+      for (const message of batch) {
+        if (random() < chaos.drop) continue;
+        const copies = random() < chaos.duplicate ? 2 : 1;
+        for (let c = 0; c < copies; c++) this.#nodes.get(message.to)?.(decode(message.json));
+      }
+    }
+  }
+
+  #send(from: string, to: string, message: BusMessage): void {
+    if (!this.#nodes.has(to) || this.#partitions.has([from, to].sort().join("|"))) return;
+    this.#inFlight.push({ from, to, json: encode(message) });
+  }
+}
+
+function encode(message: BusMessage): string {
+  if (message.payload instanceof Uint8Array) throw new Error("the tracker sends JSON only");
+  return JSON.stringify(message);
+}
+
+function decode(json: string): BusMessage {
+  return JSON.parse(json) as BusMessage;
+}

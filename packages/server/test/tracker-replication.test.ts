@@ -1,0 +1,267 @@
+import type { JsonObject } from "@tandem/protocol";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { PubSub, Tracker } from "../src/index.js";
+import { Liveness } from "../src/tracker/liveness.js";
+import { replicaId } from "../src/tracker/replica.js";
+import { prng, SimNetwork } from "./sim-network.js";
+import { silentLogger } from "./support.js";
+
+const PERIOD = 100;
+const timings = {
+  broadcastPeriodMs: PERIOD,
+  maxSilentPeriods: 2,
+  downPeriodMs: 500,
+  permdownPeriodMs: 3000,
+  timers: false,
+} as const;
+
+interface Node {
+  name: string;
+  tracker: Tracker;
+  alive: boolean;
+}
+
+class Cluster {
+  readonly network = new SimNetwork();
+  readonly nodes: Node[] = [];
+  now = 0;
+
+  async start(name: string): Promise<Node> {
+    const pubsub = new PubSub({ adapter: this.network.adapter(name) });
+    await pubsub.start();
+    const tracker = new Tracker({ ...timings, pubsub, logger: silentLogger, now: () => this.now });
+    const node = { name, tracker, alive: true };
+    this.nodes.push(node);
+    return node;
+  }
+
+  live(): Node[] {
+    return this.nodes.filter((n) => n.alive);
+  }
+
+  kill(node: Node): void {
+    node.alive = false;
+    node.tracker.close({ permdown: false });
+    this.network.kill(node.name);
+  }
+
+  /** One period: every live node ticks, then the bus delivers. */
+  step(random: () => number, chaos?: { drop: number; duplicate: number; shuffle: boolean }): void {
+    this.now += PERIOD;
+    for (const node of this.live()) node.tracker.tick();
+    this.network.deliver(random, chaos);
+  }
+}
+
+/** What a node shows for a topic, as comparable strings. */
+function visible(node: Node, topics: string[]): string[] {
+  return topics
+    .flatMap((t) => node.tracker.list(t))
+    .map((e) => JSON.stringify([e.tag.replica, e.tag.clock, e.owner, e.topic, e.key, e.meta]))
+    .sort();
+}
+
+/** What should be visible everywhere: each live node's own entries. */
+function truth(cluster: Cluster, topics: string[]): string[] {
+  return cluster
+    .live()
+    .flatMap((n) =>
+      visible(n, topics).filter((row) => JSON.parse(row)[0] === n.tracker.state.replica),
+    )
+    .sort();
+}
+
+describe("tracker replication over a simulated bus", () => {
+  it("replicates joins, updates and leaves between nodes", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(1);
+    const seen: string[] = [];
+    b.tracker.onDiff((diffs) => {
+      for (const [topic, { joins, leaves }] of diffs) {
+        for (const e of joins) seen.push(`+${topic}/${e.key}/${e.meta.v}`);
+        for (const e of leaves) seen.push(`-${topic}/${e.key}/${e.meta.v}`);
+      }
+    });
+    cluster.step(random);
+    a.tracker.track("o1", "room", "ada", { v: 1 });
+    cluster.step(random);
+    a.tracker.update("o1", "room", "ada", { v: 2 });
+    cluster.step(random);
+    a.tracker.untrackOwner("o1");
+    cluster.step(random);
+    expect(seen).toEqual(["+room/ada/1", "+room/ada/2", "-room/ada/1", "-room/ada/2"]);
+  });
+
+  it("turns a silent node's entries into leaves after the down period, and forgets it later", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(2);
+    b.tracker.track("o", "room", "bob", {});
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    expect(a.tracker.list("room")).toHaveLength(1);
+    cluster.kill(b);
+    const killedAt = cluster.now;
+    while (a.tracker.list("room").length > 0) cluster.step(random);
+    // Its last heartbeat may predate the kill by up to the idle heartbeat interval.
+    const idleInterval = (timings.maxSilentPeriods + 1) * PERIOD;
+    expect(cluster.now - killedAt).toBeGreaterThan(timings.downPeriodMs - idleInterval);
+    expect(cluster.now - killedAt).toBeLessThanOrEqual(timings.downPeriodMs + 2 * PERIOD);
+    expect(a.tracker.peers()).toEqual([{ name: "b", up: false }]);
+    while (cluster.now - killedAt <= timings.permdownPeriodMs + PERIOD) cluster.step(random);
+    expect(a.tracker.peers()).toEqual([]);
+  });
+
+  it("makes a gracefully closed node's entries leave at once", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(3);
+    b.tracker.track("o", "room", "bob", {});
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    b.tracker.close();
+    b.alive = false;
+    cluster.network.deliver(random);
+    expect(a.tracker.list("room")).toEqual([]);
+  });
+
+  it("brings a partitioned node's entries back when the partition heals", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(4);
+    b.tracker.track("o", "room", "bob", {});
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    cluster.network.partition("a", "b");
+    for (let i = 0; i < 8; i++) cluster.step(random);
+    expect(a.tracker.list("room")).toEqual([]);
+    b.tracker.update("o", "room", "bob", { away: true });
+    cluster.network.heal();
+    for (let i = 0; i < 25; i++) cluster.step(random);
+    expect(a.tracker.list("room").map((e) => e.meta)).toEqual([{ away: true }]);
+  });
+
+  it("gives a node that joins late the full state by transfer", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const random = prng(5);
+    for (let i = 0; i < 150; i++) a.tracker.track(`o${i}`, "room", `u${i}`, { i });
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    const c = await cluster.start("c");
+    for (let i = 0; i < 25; i++) cluster.step(random);
+    expect(c.tracker.list("room")).toHaveLength(150);
+  });
+
+  it("forgets the previous life of a restarted node at its first heartbeat", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b1 = await cluster.start("b");
+    const random = prng(6);
+    b1.tracker.track("o", "room", "old", {});
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    cluster.kill(b1);
+    const b2 = await cluster.start("b");
+    b2.tracker.track("o", "room", "new", {});
+    for (let i = 0; i < 3; i++) cluster.step(random);
+    expect(a.tracker.list("room").map((e) => e.key)).toEqual(["new"]);
+  });
+
+  it("drops malformed bus messages without harm", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const pubsub = new PubSub({ adapter: cluster.network.adapter("mallory") });
+    await pubsub.start();
+    const junk: JsonObject[] = [{}, { from: { name: "x", vsn: -1 } }, { from: "x", clocks: [] }];
+    for (const payload of junk) {
+      for (const event of ["heartbeat", "transfer_req", "transfer_ack", "permdown"]) {
+        pubsub.broadcast("tandem:tracker", event, payload);
+      }
+    }
+    pubsub.broadcast("tandem:tracker", "heartbeat", {
+      from: { name: "m", vsn: 1 },
+      clocks: {},
+      delta: { kind: "delta", range: { start: {}, end: {} }, clouds: { x: ["a"] }, values: [] },
+    });
+    cluster.network.deliver(prng(7));
+    a.tracker.track("o", "room", "ada", {});
+    expect(a.tracker.list("room")).toHaveLength(1);
+    expect(a.tracker.peers()).toEqual([]);
+  });
+
+  it("converges under drops, duplicates, reordering, partitions, kills and restarts", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer(), fc.integer({ min: 3, max: 5 }), async (seed, size) => {
+        const random = prng(seed);
+        const cluster = new Cluster();
+        for (let i = 0; i < size; i++) await cluster.start(`n${i}`);
+        const topics = ["t1", "t2"];
+        const owners = ["o1", "o2", "o3"];
+        const keys = ["k1", "k2"];
+        const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+        const chaos = { drop: 0.2, duplicate: 0.1, shuffle: true };
+
+        for (let step = 0; step < 120; step++) {
+          const live = cluster.live();
+          const node = pick(live);
+          const roll = random();
+          const [owner, topic, key] = [pick(owners), pick(topics), pick(keys)];
+          if (roll < 0.35) node.tracker.track(owner, topic, key, { n: step });
+          else if (roll < 0.5) node.tracker.update(owner, topic, key, { n: step, up: true });
+          else if (roll < 0.62) node.tracker.untrack(owner, topic, key);
+          else if (roll < 0.68) node.tracker.untrackOwner(owner);
+          else if (roll < 0.72 && live.length > 2) {
+            const a = pick(live);
+            const b = pick(live);
+            if (a !== b) cluster.network.partition(a.name, b.name);
+          } else if (roll < 0.74) cluster.network.heal();
+          else if (roll < 0.76 && live.length > 2) cluster.kill(node);
+          else if (roll < 0.78) {
+            const dead = cluster.nodes.find(
+              (n) => !n.alive && !cluster.live().some((l) => l.name === n.name),
+            );
+            if (dead) await cluster.start(dead.name);
+          }
+          cluster.step(random, chaos);
+        }
+
+        // Heal: a reliable bus for long enough to detect the dead and repair every gap.
+        cluster.network.heal();
+        const rounds = Math.ceil(timings.downPeriodMs / PERIOD) + 12;
+        for (let i = 0; i < rounds; i++) cluster.step(random);
+
+        const expected = truth(cluster, topics);
+        for (const node of cluster.live()) {
+          expect(visible(node, topics), `${node.name} (seed ${seed})`).toEqual(expected);
+        }
+        const deadReplicas = new Set(
+          cluster.nodes.filter((n) => !n.alive).map((n) => n.tracker.state.replica),
+        );
+        for (const node of cluster.live()) {
+          for (const row of visible(node, topics)) {
+            expect(deadReplicas.has(JSON.parse(row)[0])).toBe(false);
+          }
+        }
+      }),
+      { numRuns: 40 },
+    );
+  }, 60_000);
+});
+
+describe("Liveness", () => {
+  it("classifies heartbeats and silences", () => {
+    const live = new Liveness();
+    const b1 = { name: "b", vsn: 1 };
+    expect(live.heartbeat(b1, 0)).toEqual({ kind: "new" });
+    expect(live.heartbeat(b1, 10)).toEqual({ kind: "refresh" });
+    expect(live.check(100, 50, 500)).toEqual({ down: [b1], permdown: [] });
+    expect(live.check(120, 50, 500)).toEqual({ down: [], permdown: [] });
+    expect(live.heartbeat(b1, 130)).toEqual({ kind: "up_again" });
+    const b2 = { name: "b", vsn: 2 };
+    expect(live.heartbeat(b2, 140)).toEqual({ kind: "replaced", old: b1, oldWasUp: true });
+    expect(live.check(1000, 50, 500)).toEqual({ down: [], permdown: [{ ref: b2, wasUp: true }] });
+    expect(replicaId(b2)).toBe("b#2");
+  });
+});
