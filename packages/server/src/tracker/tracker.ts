@@ -265,21 +265,24 @@ export class Tracker {
     try {
       switch (event) {
         case TrackerEvent.heartbeat:
-          return this.#onHeartbeat(parseHeartbeat(payload));
+          this.#handle(event, parseHeartbeat(payload), (m) => this.#onHeartbeat(m));
+          break;
         case TrackerEvent.transferRequest:
-          return this.#onTransferRequest(parseTransferRequest(payload));
+          this.#handle(event, parseTransferRequest(payload), (m) => this.#onTransferRequest(m));
+          break;
         case TrackerEvent.transferAck:
-          return this.#onTransferAck(parseTransferAck(payload));
+          this.#handle(event, parseTransferAck(payload), (m) => this.#onTransferAck(m));
+          break;
         case TrackerEvent.permdown:
-          return this.#onPermdown(parsePermdown(payload));
+          this.#handle(event, parsePermdown(payload), (m) => this.#onPermdown(m));
+          break;
       }
     } catch (err) {
       this.#logger.error({ err, event }, "tracker message failed");
     }
   }
 
-  #onHeartbeat(message: Heartbeat | null): void {
-    if (!message) return this.#malformed(TrackerEvent.heartbeat);
+  #onHeartbeat(message: Heartbeat): void {
     const { from } = message;
     if (from.name === this.replica.name) return;
     this.#peerAlive(from, this.#liveness.heartbeat(from, this.#now()));
@@ -311,8 +314,7 @@ export class Tracker {
     this.#report(this.state.replicaUp(ref));
   }
 
-  #onTransferRequest(message: TransferRequest | null): void {
-    if (!message) return this.#malformed(TrackerEvent.transferRequest);
+  #onTransferRequest(message: TransferRequest): void {
     const cached = this.#generations.select(message.clocks);
     const ack: TransferAck = {
       from: this.#ref(),
@@ -326,23 +328,23 @@ export class Tracker {
     );
   }
 
-  #onTransferAck(message: TransferAck | null): void {
-    if (!message) return this.#malformed(TrackerEvent.transferAck);
+  #onTransferAck(message: TransferAck): void {
     this.#report(this.state.merge(message.payload));
     if (message.payload.kind === "transfer") this.#generations.clear();
     else this.#generations.push(message.payload);
   }
 
-  #onPermdown(message: Permdown | null): void {
-    if (!message) return this.#malformed(TrackerEvent.permdown);
+  #onPermdown(message: Permdown): void {
     const wasUp = this.#liveness.forget(message.from);
     if (wasUp === undefined) return;
     this.#logger.info({ replica: replicaId(message.from) }, "tracker peer left");
     this.#forget(message.from, wasUp);
   }
 
-  #malformed(event: string): void {
-    this.#logger.warn({ event }, "malformed tracker message dropped");
+  /** Runs `handler` on a message that parsed; drops (and logs) one that did not. */
+  #handle<T>(event: string, message: T | null, handler: (message: T) => void): void {
+    if (message) handler(message);
+    else this.#logger.warn({ event }, "malformed tracker message dropped");
   }
 
   #send(event: string, payload: JsonObject): void {
