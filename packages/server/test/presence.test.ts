@@ -248,6 +248,14 @@ describe("diff storms", () => {
     expect(small.diffs).toBeLessThan(100 * 25);
     expect(large.diffs).toBeLessThan(300 * 25);
   }, 60_000);
+
+  it("sends one diff per change with coalescing off, as Phoenix does", async () => {
+    server = await startPresenceServer({ rateLimit: false, coalesce: false });
+    const { diffs, clients } = await storm(60);
+    for (const c of clients) c.close();
+    // Client i hears the joins of everyone after it: at least n(n-1)/2 frames in total.
+    expect(diffs).toBeGreaterThanOrEqual((60 * 59) / 2);
+  }, 60_000);
 });
 
 function keys(presence: PhoenixPresence): string[] {

@@ -11,6 +11,7 @@ import type { Logger } from "../logger.js";
 import type { PubSub } from "../pubsub.js";
 import type { Entry } from "../tracker/state.js";
 import { Tracker } from "../tracker/tracker.js";
+import { DiffBatch } from "./diff-batch.js";
 import { type CoalesceOptions, DiffCoalescer } from "./diff-coalescer.js";
 import { jsonEqual } from "./json-equal.js";
 import { makePhxRef } from "./phx-ref.js";
@@ -39,8 +40,11 @@ export interface PresenceOptions {
    */
   tracker?: Tracker;
   fetch?: PresenceFetch;
-  /** Diff batching per topic. */
-  coalesce?: CoalesceOptions;
+  /**
+   * Diff batching per topic. `false` sends one diff per change as soon as it happens,
+   * as Phoenix Presence does (costly for crowds; kept for comparison and tiny rooms).
+   */
+  coalesce?: CoalesceOptions | false;
   /**
    * Track and update calls allowed per connection. Default 30 per 3 s (10/s sustained,
    * bursts of 30); `false` disables the limit.
@@ -79,7 +83,7 @@ export class Presence {
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
   readonly #fetch: PresenceFetch | undefined;
-  readonly #coalescer: DiffCoalescer;
+  readonly #coalescer: DiffCoalescer | null;
   readonly #limiter: RateLimiter | null;
   readonly #owners = new Set<string>();
   readonly #transients = new Map<string, ReturnType<typeof setTimeout>>();
@@ -98,14 +102,20 @@ export class Presence {
       options.rateLimit === false
         ? null
         : new RateLimiter(options.rateLimit ?? { limit: 30, intervalMs: 3000 });
-    this.#coalescer = new DiffCoalescer(
-      options.coalesce ?? {},
-      (topic) => this.#pubsub.subscriberCount(topic),
-      (topic, diff) => this.#broadcast(topic, diff),
-    );
+    this.#coalescer =
+      options.coalesce === false
+        ? null
+        : new DiffCoalescer(
+            options.coalesce ?? {},
+            (topic) => this.#pubsub.subscriberCount(topic),
+            (topic, diff) => this.#broadcast(topic, diff),
+          );
     this.#unlisten = this.tracker.onDiff((diffs) => {
       for (const [topic, changes] of diffs) {
-        this.#coalescer.add(topic, changes.joins.map(wire), changes.leaves.map(wire));
+        const joins = changes.joins.map(wire);
+        const leaves = changes.leaves.map(wire);
+        if (this.#coalescer) this.#coalescer.add(topic, joins, leaves);
+        else this.#broadcast(topic, immediateDiff(joins, leaves));
       }
     });
   }
@@ -178,7 +188,7 @@ export class Presence {
 
   /** Sends pending diffs now and stops timers; for shutdown and tests. */
   flush(): void {
-    this.#coalescer.flushAll();
+    this.#coalescer?.flushAll();
   }
 
   /**
@@ -186,7 +196,7 @@ export class Presence {
    * itself is closed too, which tells the other nodes to drop this node's entries now.
    */
   close(): void {
-    this.#coalescer.flushAll();
+    this.#coalescer?.flushAll();
     this.#unlisten();
     if (this.#ownsTracker) this.tracker.close();
     for (const timer of this.#transients.values()) clearTimeout(timer);
@@ -271,6 +281,16 @@ export class Presence {
       return presences;
     }
   }
+}
+
+function immediateDiff(
+  joins: readonly [string, PresenceMeta][],
+  leaves: readonly [string, PresenceMeta][],
+): PresenceDiff {
+  const batch = new DiffBatch();
+  for (const [key, meta] of joins) batch.join(key, meta);
+  for (const [key, meta] of leaves) batch.leave(key, meta);
+  return batch.toDiff();
 }
 
 function wire(entry: Entry): [string, PresenceMeta] {
