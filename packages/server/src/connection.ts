@@ -9,17 +9,29 @@ import {
 import { WebSocket } from "ws";
 import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
+import { exceedsDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
 import type { SocketHandler } from "./socket-handler.js";
+import { type Rate, TokenBucket } from "./token-bucket.js";
 
-/** Limits that protect the server from one connection. */
+/** Limits that protect the server (and everyone else on it) from one connection. */
 export interface ConnectionLimits {
   /** Close the connection when the client sends nothing for this long (ms). */
   idleTimeoutMs: number;
   /** Joins beyond this many live channels are refused. */
   maxChannels: number;
+  /** Longest topic accepted, in characters. */
+  maxTopicLength: number;
+  /** Deepest nesting of arrays and objects accepted in a payload. */
+  maxPayloadDepth: number;
+  /** Messages a connection may send (heartbeats excepted). */
+  messageRate: Rate;
+  /** Joins a connection may send; sized so a reconnect can rejoin every channel at once. */
+  joinRate: Rate;
+  /** A client that lets this much pile up unread is cut off. */
+  maxBufferedBytes: number;
 }
 
 let connectionSequence = 0;
@@ -47,6 +59,10 @@ export class Connection implements ChannelHost {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #unsubscribeId: (() => void) | undefined;
   #closed = false;
+  readonly #messageBudget: TokenBucket;
+  readonly #joinBudget: TokenBucket;
+  // Each kind of refusal is logged once per connection, not once per offending frame.
+  readonly #loggedRefusals = new Set<string>();
 
   constructor(options: {
     ws: WebSocket;
@@ -66,6 +82,9 @@ export class Connection implements ChannelHost {
     this.socketId = options.socketId;
     this.#limits = options.limits;
     this.logger = options.logger;
+    const now = Date.now();
+    this.#messageBudget = new TokenBucket(this.#limits.messageRate, now);
+    this.#joinBudget = new TokenBucket(this.#limits.joinRate, now);
 
     if (this.socketId !== null) {
       this.#unsubscribeId = this.pubsub.subscribe(this.socketId, {
@@ -91,7 +110,14 @@ export class Connection implements ChannelHost {
   }
 
   write(frame: Frame): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame);
+    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
+      // A close frame would queue behind the same backlog: cut the connection instead.
+      this.logger.warn({ buffered: this.#ws.bufferedAmount }, "slow consumer disconnected");
+      this.terminate();
+      return;
+    }
+    this.#ws.send(frame);
   }
 
   channelExited(channel: ChannelServer): void {
@@ -126,11 +152,45 @@ export class Connection implements ChannelHost {
       return;
     }
     const message = result.value;
+    const refusal = this.#refusal(message);
+    if (refusal) {
+      this.#refuse(message, refusal);
+      return;
+    }
     this.#inbox = this.#inbox
       .then(() => this.#route(message))
       .catch((err: unknown) => {
         this.logger.error({ err }, "routing failed");
       });
+  }
+
+  /** Why a decoded message must not be processed, if it must not. */
+  #refusal(msg: Message): string | null {
+    if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) return null;
+    const now = Date.now();
+    if (!this.#messageBudget.take(now)) return "rate limited";
+    if (msg.topic.length > this.#limits.maxTopicLength) return "topic too long";
+    if (
+      !(msg.payload instanceof Uint8Array) &&
+      exceedsDepth(msg.payload, this.#limits.maxPayloadDepth)
+    ) {
+      return "payload too deep";
+    }
+    if (msg.event === ChannelEvent.join && !this.#joinBudget.take(now)) return "join rate limited";
+    return null;
+  }
+
+  #refuse(msg: Message, reason: string): void {
+    if (!this.#loggedRefusals.has(reason)) {
+      this.#loggedRefusals.add(reason);
+      this.logger.warn(
+        { reason, topic: msg.topic.slice(0, 100), event: msg.event },
+        "message refused",
+      );
+    }
+    if (msg.ref !== null) {
+      this.#reply(msg.join_ref, msg.ref, msg.topic.slice(0, 255), error({ reason }));
+    }
   }
 
   #route(msg: Message): Promise<void> | undefined {

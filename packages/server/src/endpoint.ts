@@ -5,11 +5,12 @@ import { CloseCode, type JsonObject, serializerForVsn } from "@tandem/protocol";
 import { WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
-import { Connection } from "./connection.js";
+import { Connection, type ConnectionLimits } from "./connection.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { type OriginCheck, originAllowed } from "./origin.js";
 import { PubSub } from "./pubsub.js";
 import type { ConnectInfo, SocketHandler } from "./socket-handler.js";
+import type { Rate } from "./token-bucket.js";
 
 /** Endpoint options; every limit has a safe default. */
 export interface EndpointOptions {
@@ -23,6 +24,16 @@ export interface EndpointOptions {
   idleTimeoutMs?: number;
   /** Live channels allowed per connection. Default 100. */
   maxChannelsPerConnection?: number;
+  /** Longest topic accepted. Default 255 characters. */
+  maxTopicLength?: number;
+  /** Deepest nesting of arrays and objects in a payload. Default 32. */
+  maxPayloadDepth?: number;
+  /** Messages per connection, heartbeats excepted. Default 200 per second. */
+  messageRate?: Rate;
+  /** Joins per connection. Default 200 per 10 s (a reconnect rejoins all channels at once). */
+  joinRate?: Rate;
+  /** Unread bytes after which a client is cut off as a slow consumer. Default 16 MiB. */
+  maxBufferedBytes?: number;
   /** Shared subscriptions; pass one to join endpoints or add a cluster adapter. */
   pubsub?: PubSub;
   logger?: Logger;
@@ -55,22 +66,24 @@ export class Endpoint {
   readonly #wss: WebSocketServer;
   readonly #ownsServer: boolean;
   readonly #server: Server;
-  readonly #options: Required<
-    Pick<
-      EndpointOptions,
-      "maxFrameSize" | "checkOrigin" | "idleTimeoutMs" | "maxChannelsPerConnection"
-    >
-  >;
+  readonly #maxFrameSize: number;
+  readonly #checkOrigin: OriginCheck;
+  readonly #limits: ConnectionLimits;
   #draining = false;
 
   constructor(options: EndpointOptions = {}) {
     this.pubsub = options.pubsub ?? new PubSub();
     this.logger = options.logger ?? defaultLogger();
-    this.#options = {
-      maxFrameSize: options.maxFrameSize ?? 1024 * 1024,
-      checkOrigin: options.checkOrigin ?? true,
+    this.#maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
+    this.#checkOrigin = options.checkOrigin ?? true;
+    this.#limits = {
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
-      maxChannelsPerConnection: options.maxChannelsPerConnection ?? 100,
+      maxChannels: options.maxChannelsPerConnection ?? 100,
+      maxTopicLength: options.maxTopicLength ?? 255,
+      maxPayloadDepth: options.maxPayloadDepth ?? 32,
+      messageRate: options.messageRate ?? { limit: 200, intervalMs: 1000 },
+      joinRate: options.joinRate ?? { limit: 200, intervalMs: 10_000 },
+      maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
     };
     this.#ownsServer = !options.server;
     this.#server =
@@ -80,7 +93,7 @@ export class Endpoint {
       });
     this.#wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.#options.maxFrameSize,
+      maxPayload: this.#maxFrameSize,
       handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
     });
     this.#server.on("upgrade", (req, socket, head) => {
@@ -165,7 +178,7 @@ export class Endpoint {
     if (this.#draining) return refuse(socket, 503, "Service Unavailable");
     const serializer = serializerForVsn(url.searchParams.get("vsn"));
     if (!serializer) return refuse(socket, 403, "Forbidden");
-    if (!originAllowed(this.#options.checkOrigin, req)) {
+    if (!originAllowed(this.#checkOrigin, req)) {
       this.logger.warn({ origin: req.headers.origin }, "origin refused");
       return refuse(socket, 403, "Forbidden");
     }
@@ -196,10 +209,7 @@ export class Endpoint {
         handler: mount.handler,
         assigns: assigns,
         socketId,
-        limits: {
-          idleTimeoutMs: this.#options.idleTimeoutMs,
-          maxChannels: this.#options.maxChannelsPerConnection,
-        },
+        limits: this.#limits,
         logger: this.logger,
       });
       this.#connections.add(connection);

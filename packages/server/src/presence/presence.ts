@@ -50,10 +50,12 @@ export interface PresenceOptions {
    * bursts of 30); `false` disables the limit.
    */
   rateLimit?: RateLimit | false;
+  /** Largest meta accepted, in bytes of JSON. Default 4096. */
+  maxMetaBytes?: number;
 }
 
 /** Why a presence call was refused. */
-export type PresenceRefusal = "already_tracked" | "no_presence" | "rate_limited";
+export type PresenceRefusal = "already_tracked" | "no_presence" | "rate_limited" | "meta_too_large";
 
 /** The outcome of `track` and `update`. `changed` is false when the meta was identical. */
 export type PresenceResult =
@@ -91,9 +93,11 @@ export class Presence {
   readonly #outgoing = new Map<string, Promise<void>>();
   readonly #unlisten: () => void;
   readonly #ownsTracker: boolean;
+  readonly #maxMetaBytes: number;
 
   constructor(host: PresenceHost, options: PresenceOptions = {}) {
     this.#ownsTracker = !options.tracker;
+    this.#maxMetaBytes = options.maxMetaBytes ?? 4096;
     this.tracker = options.tracker ?? new Tracker({ pubsub: host.pubsub, logger: host.logger });
     this.#pubsub = host.pubsub;
     this.#logger = host.logger;
@@ -123,6 +127,7 @@ export class Presence {
   /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
   track(socket: ChannelSocket, key: string, meta: JsonObject): PresenceResult {
     if (this.tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
+    if (this.#tooLarge(meta)) return refusal("meta_too_large");
     if (!this.#allow(socket)) return refusal("rate_limited");
     this.#own(socket);
     const ref = makePhxRef();
@@ -213,8 +218,10 @@ export class Presence {
     if (!current) return refusal("no_presence");
     const previous = current.meta as PresenceMeta;
     const next = strip(typeof update === "function" ? update(previous) : update);
-    if (jsonEqual(next, strip(previous)))
+    if (jsonEqual(next, strip(previous))) {
       return { ok: true, ref: previous.phx_ref, changed: false };
+    }
+    if (this.#tooLarge(next)) return refusal("meta_too_large");
     if (limited && !this.#allow(socket)) return refusal("rate_limited");
     const ref = makePhxRef();
     this.tracker.update(socket.ownerId, socket.topic, key, {
@@ -223,6 +230,10 @@ export class Presence {
       phx_ref_prev: previous.phx_ref,
     });
     return { ok: true, ref, changed: true };
+  }
+
+  #tooLarge(meta: JsonObject): boolean {
+    return Buffer.byteLength(JSON.stringify(meta)) > this.#maxMetaBytes;
   }
 
   #allow(socket: ChannelSocket): boolean {

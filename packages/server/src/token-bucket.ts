@@ -1,0 +1,41 @@
+/** A budget of `limit` actions per `intervalMs`, refilled continuously. */
+export interface Rate {
+  limit: number;
+  intervalMs: number;
+}
+
+/**
+ * A token bucket: bursts up to `limit`, then `limit` per `intervalMs` on average. Time
+ * is passed in, so the bucket itself is pure.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+  readonly #rate: Rate;
+
+  constructor(rate: Rate, now: number) {
+    this.#rate = rate;
+    this.#tokens = rate.limit;
+    this.#at = now;
+  }
+
+  /** Spends one token; false when the budget is exhausted. */
+  take(now: number): boolean {
+    this.#refill(now);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket would be full at `now`, i.e. it is safe to forget it. */
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.#rate.limit;
+  }
+
+  #refill(now: number): void {
+    const earned = ((now - this.#at) * this.#rate.limit) / this.#rate.intervalMs;
+    this.#tokens = Math.min(this.#rate.limit, this.#tokens + earned);
+    this.#at = now;
+  }
+}
