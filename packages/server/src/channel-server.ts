@@ -14,6 +14,7 @@ import type {
   SocketRef,
 } from "./channel.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
 import type { PubSub, Subscriber } from "./pubsub.js";
 import {
   error,
@@ -32,6 +33,7 @@ export interface ChannelHost {
   readonly socketId: string | null;
   readonly connectionId: string;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   write(frame: Frame): void;
   channelExited(channel: ChannelServer): void;
 }
@@ -110,6 +112,7 @@ export class ChannelServer<A extends Assigns = Assigns> {
       return result;
     }
     this.#state = "joined";
+    this.#host.metrics.channels.inc();
     this.#subscriptions.set(
       this.topic,
       this.#host.pubsub.subscribe(this.topic, this.#topicSubscriber),
@@ -215,6 +218,7 @@ export class ChannelServer<A extends Assigns = Assigns> {
     if (this.#state === "closed") return;
     const wasJoined = this.#state === "joined";
     this.#state = "closed";
+    if (wasJoined) this.#host.metrics.channels.dec();
     this.#mailbox.length = 0;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();

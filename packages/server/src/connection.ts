@@ -11,6 +11,7 @@ import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
 import { exceedsDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
 import type { PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
 import type { SocketHandler } from "./socket-handler.js";
@@ -49,6 +50,7 @@ export class Connection implements ChannelHost {
   readonly socketId: string | null;
   readonly connectionId = `c${++connectionSequence}`;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly #ws: WebSocket;
   readonly #handler: SocketHandler<Assigns>;
   readonly #assigns: Assigns;
@@ -73,6 +75,7 @@ export class Connection implements ChannelHost {
     socketId: string | null;
     limits: ConnectionLimits;
     logger: Logger;
+    metrics: Metrics;
   }) {
     this.#ws = options.ws;
     this.serializer = options.serializer;
@@ -82,6 +85,7 @@ export class Connection implements ChannelHost {
     this.socketId = options.socketId;
     this.#limits = options.limits;
     this.logger = options.logger;
+    this.metrics = options.metrics;
     const now = Date.now();
     this.#messageBudget = new TokenBucket(this.#limits.messageRate, now);
     this.#joinBudget = new TokenBucket(this.#limits.joinRate, now);
@@ -114,10 +118,13 @@ export class Connection implements ChannelHost {
     if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       // A close frame would queue behind the same backlog: cut the connection instead.
       this.logger.warn({ buffered: this.#ws.bufferedAmount }, "slow consumer disconnected");
+      this.metrics.rejected.inc({ reason: "slow consumer" });
       this.terminate();
       return;
     }
     this.#ws.send(frame);
+    this.metrics.messagesOut.inc();
+    this.metrics.bytesOut.inc(frameBytes(frame));
   }
 
   channelExited(channel: ChannelServer): void {
@@ -145,9 +152,12 @@ export class Connection implements ChannelHost {
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data);
+    this.metrics.messagesIn.inc();
+    this.metrics.bytesIn.inc(raw.length);
     const result = this.serializer.decode(isBinary ? raw : raw.toString("utf8"));
     if (!result.ok) {
       this.logger.warn({ err: result.error }, "malformed frame; closing the connection");
+      this.metrics.rejected.inc({ reason: "malformed" });
       this.close(CloseCode.invalidPayload, `malformed frame: ${result.error.message}`);
       return;
     }
@@ -181,6 +191,7 @@ export class Connection implements ChannelHost {
   }
 
   #refuse(msg: Message, reason: string): void {
+    this.metrics.rejected.inc({ reason });
     if (!this.#loggedRefusals.has(reason)) {
       this.#loggedRefusals.add(reason);
       this.logger.warn(
@@ -302,6 +313,19 @@ export class Connection implements ChannelHost {
     this.#channels.clear();
     for (const channel of channels) channel.close(reason);
   }
+}
+
+// Fan-out writes one frame to many connections in a row: measure it once.
+let lastFrame: string | undefined;
+let lastFrameBytes = 0;
+
+function frameBytes(frame: Frame): number {
+  if (typeof frame !== "string") return frame.byteLength;
+  if (frame !== lastFrame) {
+    lastFrame = frame;
+    lastFrameBytes = Buffer.byteLength(frame);
+  }
+  return lastFrameBytes;
 }
 
 function truncate(reason: string): string {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { CloseCode, type JsonObject, serializerForVsn } from "@tandem/protocol";
@@ -7,6 +7,7 @@ import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
 import { Connection, type ConnectionLimits } from "./connection.js";
 import { defaultLogger, type Logger } from "./logger.js";
+import { Metrics } from "./metrics.js";
 import { type OriginCheck, originAllowed } from "./origin.js";
 import { PubSub } from "./pubsub.js";
 import type { ConnectInfo, SocketHandler } from "./socket-handler.js";
@@ -37,6 +38,8 @@ export interface EndpointOptions {
   /** Shared subscriptions; pass one to join endpoints or add a cluster adapter. */
   pubsub?: PubSub;
   logger?: Logger;
+  /** Also export Node process metrics (CPU, memory, event loop) at /metrics. Default true. */
+  processMetrics?: boolean;
 }
 
 /** How `close` drains live connections. */
@@ -61,6 +64,7 @@ interface Mount {
 export class Endpoint {
   readonly pubsub: PubSub;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly #mounts: Mount[] = [];
   readonly #connections = new Set<Connection>();
   readonly #wss: WebSocketServer;
@@ -74,6 +78,9 @@ export class Endpoint {
   constructor(options: EndpointOptions = {}) {
     this.pubsub = options.pubsub ?? new PubSub();
     this.logger = options.logger ?? defaultLogger();
+    this.metrics = new Metrics({ processMetrics: options.processMetrics ?? true });
+    const fanout = this.metrics.fanoutSeconds;
+    this.pubsub.observeFanout((seconds) => fanout.observe(seconds));
     this.#maxFrameSize = options.maxFrameSize ?? 1024 * 1024;
     this.#checkOrigin = options.checkOrigin ?? true;
     this.#limits = {
@@ -88,8 +95,10 @@ export class Endpoint {
     this.#ownsServer = !options.server;
     this.#server =
       options.server ??
-      createServer((_req, res) => {
-        res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      createServer((req, res) => {
+        if (!this.handleHttp(req, res)) {
+          res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+        }
       });
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -109,6 +118,44 @@ export class Endpoint {
   /** Live connections, for metrics and tests. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Whether the endpoint is started and not draining: what a load balancer should ask. */
+  get ready(): boolean {
+    return this.#server.listening && !this.#draining;
+  }
+
+  /**
+   * Serves `/metrics` (Prometheus), `/healthz` (the process is up) and `/readyz` (it
+   * accepts connections). Returns false for other paths, so an app with its own HTTP
+   * server can call it first and route the rest itself.
+   */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return true;
+    }
+    if (path === "/readyz") {
+      const ready = this.ready;
+      res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" });
+      res.end(ready ? "ready\n" : "draining\n");
+      return true;
+    }
+    if (path === "/metrics") {
+      this.metrics.connections.set(this.#connections.size);
+      this.metrics.registry.metrics().then(
+        (body) =>
+          res.writeHead(200, { "content-type": this.metrics.registry.contentType }).end(body),
+        (err: unknown) => {
+          this.logger.error({ err }, "metrics failed");
+          res.writeHead(500).end();
+        },
+      );
+      return true;
+    }
+    return false;
   }
 
   /** Mounts a socket handler at `path` (the WebSocket is served at `path + "/websocket"`). */
@@ -211,6 +258,7 @@ export class Endpoint {
         socketId,
         limits: this.#limits,
         logger: this.logger,
+        metrics: this.metrics,
       });
       this.#connections.add(connection);
       ws.on("close", () => this.#connections.delete(connection));

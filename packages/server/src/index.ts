@@ -8,6 +8,7 @@ export type {
 export { defineChannel } from "./channel.js";
 export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
 export { defaultLogger, type Logger } from "./logger.js";
+export { Metrics } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
 export type { CoalesceOptions } from "./presence/diff-coalescer.js";
 export {

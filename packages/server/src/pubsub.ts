@@ -38,10 +38,16 @@ export class PubSub {
   readonly #adapter: PubSubAdapter | undefined;
   readonly nodeName: string;
   #started: Promise<void> | undefined;
+  #observeFanout: ((seconds: number) => void) | undefined;
 
   constructor(options: PubSubOptions = {}) {
     this.#adapter = options.adapter;
     this.nodeName = options.adapter?.nodeName ?? options.nodeName ?? `node-${randomUUID()}`;
+  }
+
+  /** Reports how long each local fan-out takes, for metrics. */
+  observeFanout(observer: (seconds: number) => void): void {
+    this.#observeFanout = observer;
   }
 
   /** Whether broadcasts reach other nodes. */
@@ -112,6 +118,7 @@ export class PubSub {
   ): number {
     const subscribers = this.#topics.get(topic);
     if (!subscribers) return 0;
+    const started = this.#observeFanout ? process.hrtime.bigint() : 0n;
     const message: Broadcast = { topic, event, payload };
     const frames = new Map<Serializer, Frame>();
     let reached = 0;
@@ -130,6 +137,9 @@ export class PubSub {
         frames.set(lane.serializer, frame);
       }
       lane.write(frame);
+    }
+    if (this.#observeFanout) {
+      this.#observeFanout(Number(process.hrtime.bigint() - started) / 1e9);
     }
     return reached;
   }

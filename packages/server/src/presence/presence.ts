@@ -8,6 +8,7 @@ import {
 } from "@tandem/protocol";
 import type { ChannelSocket } from "../channel.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
 import type { Entry } from "../tracker/state.js";
 import { Tracker } from "../tracker/tracker.js";
@@ -30,6 +31,7 @@ export type PresenceFetch = (
 export interface PresenceHost {
   readonly pubsub: PubSub;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }
 
 /** Presence options. */
@@ -98,7 +100,10 @@ export class Presence {
   constructor(host: PresenceHost, options: PresenceOptions = {}) {
     this.#ownsTracker = !options.tracker;
     this.#maxMetaBytes = options.maxMetaBytes ?? 4096;
-    this.tracker = options.tracker ?? new Tracker({ pubsub: host.pubsub, logger: host.logger });
+    this.tracker =
+      options.tracker ??
+      new Tracker({ pubsub: host.pubsub, logger: host.logger, metrics: host.metrics });
+    const gauge = host.metrics?.presences;
     this.#pubsub = host.pubsub;
     this.#logger = host.logger;
     this.#fetch = options.fetch;
@@ -118,6 +123,7 @@ export class Presence {
       for (const [topic, changes] of diffs) {
         const joins = changes.joins.map(wire);
         const leaves = changes.leaves.map(wire);
+        gauge?.inc(joins.length - leaves.length);
         if (this.#coalescer) this.#coalescer.add(topic, joins, leaves);
         else this.#broadcast(topic, immediateDiff(joins, leaves));
       }

@@ -16,6 +16,8 @@ export interface Heartbeat {
   from: ReplicaRef;
   clocks: Context;
   delta: Delta | null;
+  /** The sender's wall clock (ms), to estimate bus lag. */
+  sentAt: number;
 }
 
 /** Asks one peer for what we are missing. */
@@ -91,9 +93,9 @@ function isPayload(value: unknown): value is Delta | Transfer {
 }
 
 export function parseHeartbeat(p: JsonObject): Heartbeat | null {
-  if (!isRef(p.from) || !isContext(p.clocks)) return null;
+  if (!isRef(p.from) || !isContext(p.clocks) || typeof p.sentAt !== "number") return null;
   if (p.delta !== null && !(isPayload(p.delta) && p.delta.kind === "delta")) return null;
-  return { from: p.from, clocks: p.clocks, delta: p.delta as Delta | null };
+  return { from: p.from, clocks: p.clocks, delta: p.delta as Delta | null, sentAt: p.sentAt };
 }
 
 export function parseTransferRequest(p: JsonObject): TransferRequest | null {

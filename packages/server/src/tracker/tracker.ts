@@ -1,5 +1,6 @@
 import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
 import { appendClock, type ClockSet, clockSetReplicas } from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, DeltaGenerations, FULL_STATE } from "./delta-generation.js";
@@ -35,6 +36,8 @@ export interface TrackerOptions {
   /** The bus to replicate over; the replica is named after `pubsub.nodeName`. */
   pubsub?: PubSub;
   logger?: Logger;
+  /** Where to report peers and bus lag. */
+  metrics?: Metrics;
   /** Heartbeat (with the pending delta) every this many ms. Default 1500. */
   broadcastPeriodMs?: number;
   /** An idle node still heartbeats after this many silent periods. Default 10. */
@@ -68,6 +71,7 @@ export class Tracker {
   readonly #listeners = new Set<DiffListener>();
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
+  readonly #metrics: Metrics | undefined;
   readonly #topic: string;
   readonly #now: () => number;
   readonly #periodMs: number;
@@ -88,6 +92,7 @@ export class Tracker {
   constructor(options: TrackerOptions = {}) {
     this.#pubsub = options.pubsub ?? new PubSub();
     this.#logger = options.logger ?? defaultLogger();
+    this.#metrics = options.metrics;
     this.#topic = options.topic ?? "tandem:tracker";
     this.#now = options.now ?? Date.now;
     this.#periodMs = options.broadcastPeriodMs ?? 1500;
@@ -220,6 +225,7 @@ export class Tracker {
       from: this.#ref(),
       clocks: this.state.clocks(),
       delta,
+      sentAt: Date.now(),
     } satisfies Heartbeat as unknown as JsonObject);
   }
 
@@ -251,6 +257,12 @@ export class Tracker {
     for (const { ref, wasUp } of verdict.permdown) {
       this.#logger.info({ replica: replicaId(ref) }, "tracker peer forgotten");
       this.#forget(ref, wasUp);
+    }
+    if (this.#metrics) {
+      const peers = this.#liveness.peers();
+      const up = peers.filter((p) => p.up).length;
+      this.#metrics.replicas.set({ status: "up" }, up);
+      this.#metrics.replicas.set({ status: "down" }, peers.length - up);
     }
   }
 
@@ -285,6 +297,7 @@ export class Tracker {
   #onHeartbeat(message: Heartbeat): void {
     const { from } = message;
     if (from.name === this.replica.name) return;
+    this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - message.sentAt) / 1000);
     this.#peerAlive(from, this.#liveness.heartbeat(from, this.#now()));
     this.#pendingClocks = appendClock(this.#pendingClocks, {
       replica: replicaId(from),
