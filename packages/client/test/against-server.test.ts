@@ -478,6 +478,23 @@ describe("errors and recovery", () => {
     expect(s.sendBuffer).toEqual([]);
   });
 
+  it("does not rejoin a channel left while offline, and keeps the others", async () => {
+    const s = open();
+    const kept = await joined(s, "room:kept");
+    const left = await joined(s, "room:left");
+    const port = server.port;
+    await server.close();
+    await eventually(() => !s.isConnected());
+    left.leave();
+    expect(left.state).toBe("closed");
+    server = await startServer(socketHandler, {}, port);
+    await eventually(() => kept.state === "joined" && s.sendBuffer.length === 0);
+    expect(await ok(kept.push("ping", {}))).toEqual({});
+    expect(server.endpoint.pubsub.subscriberCount("room:kept")).toBe(1);
+    expect(server.endpoint.pubsub.subscriberCount("room:left")).toBe(0);
+    expect(s.channels).toEqual([kept]);
+  });
+
   it("reconnects and rejoins after a server-forced disconnect (1001)", async () => {
     const s = open();
     const codes: number[] = [];
@@ -491,5 +508,56 @@ describe("errors and recovery", () => {
     expect(channel.joinRef()).not.toBe(firstRef);
     expect(await ok(channel.push("ping", { again: 1 }))).toEqual({ again: 1 });
     expect(server.endpoint.connectionCount).toBe(1);
+  });
+
+  it("keeps an idle-timeout server happy with heartbeats, and reconnects when it is not", async () => {
+    await server.close();
+    server = await startServer(socketHandler, { idleTimeoutMs: 150 });
+    const lively = open({ user: "lively" }, { heartbeatIntervalMs: 30 });
+    const sleepy = open({ user: "sleepy" });
+    const sleepyCodes: number[] = [];
+    sleepy.onClose((e) => sleepyCodes.push(e.code ?? 0));
+    const a = await joined(lively);
+    const b = await joined(sleepy);
+    await eventually(() => sleepyCodes.length >= 1 && b.state === "joined");
+    expect(sleepyCodes[0]).toBe(1001);
+    expect(lively.establishedConnections).toBe(1);
+    expect(await ok(a.push("ping", { alive: 1 }))).toEqual({ alive: 1 });
+    expect(await ok(b.push("ping", { back: 1 }))).toEqual({ back: 1 });
+  });
+});
+
+describe("joins and params", () => {
+  it("joins before the socket is connected once it connects", async () => {
+    const s = new Socket(server.url, { transport: WebSocket, params: { user: "early" } });
+    sockets.push(s);
+    const channel = s.channel("room:a");
+    const reply = outcome(channel.join());
+    s.connect();
+    expect(await reply).toEqual(["ok", { user: "early" }]);
+  });
+
+  it("re-evaluates join params on every rejoin", async () => {
+    const s = open();
+    let joins = 0;
+    const channel = s.channel("room:a", () => ({ after_join: joins > 0 }));
+    const welcomes: unknown[] = [];
+    channel.on("welcome", (p) => welcomes.push(p));
+    channel.join().receive("ok", () => joins++);
+    await eventually(() => joins === 1);
+    channel.push("boom", {});
+    await eventually(() => joins === 2 && welcomes.length === 1);
+    expect(welcomes).toEqual([{ user: "alice" }]);
+  });
+
+  it("is refused joins beyond the server's channel limit", async () => {
+    await server.close();
+    server = await startServer(socketHandler, { maxChannelsPerConnection: 2 });
+    const s = open();
+    await joined(s, "room:1");
+    await joined(s, "room:2");
+    const third = s.channel("room:3");
+    expect(await outcome(third.join())).toEqual(["error", { reason: "too many channels joined" }]);
+    third.leave();
   });
 });
