@@ -11,7 +11,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
 import type { Entry } from "../tracker/state.js";
-import { Tracker } from "../tracker/tracker.js";
+import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
 import { DiffBatch } from "./diff-batch.js";
 import { type CoalesceOptions, DiffCoalescer } from "./diff-coalescer.js";
 import { jsonEqual } from "./json-equal.js";
@@ -41,6 +41,8 @@ export interface PresenceOptions {
    * replicates across the cluster when the pubsub has an adapter.
    */
   tracker?: Tracker;
+  /** Replication timings for the tracker Presence creates (ignored with `tracker`). */
+  replication?: ReplicationTimings;
   fetch?: PresenceFetch;
   /**
    * Diff batching per topic. `false` sends one diff per change as soon as it happens,
@@ -102,7 +104,12 @@ export class Presence {
     this.#maxMetaBytes = options.maxMetaBytes ?? 4096;
     this.tracker =
       options.tracker ??
-      new Tracker({ pubsub: host.pubsub, logger: host.logger, metrics: host.metrics });
+      new Tracker({
+        ...options.replication,
+        pubsub: host.pubsub,
+        logger: host.logger,
+        metrics: host.metrics,
+      });
     const gauge = host.metrics?.presences;
     this.#pubsub = host.pubsub;
     this.#logger = host.logger;

@@ -28,6 +28,16 @@ export interface TopicChanges {
 /** Called with every change, grouped by topic, in the order the changes happened. */
 export type DiffListener = (diffs: ReadonlyMap<string, TopicChanges>) => void;
 
+/** How often nodes talk and how long they wait for each other. */
+export type ReplicationTimings = Pick<
+  TrackerOptions,
+  | "broadcastPeriodMs"
+  | "maxSilentPeriods"
+  | "downPeriodMs"
+  | "permdownPeriodMs"
+  | "clockSamplePeriods"
+>;
+
 /**
  * Tracker options. Timings default to Phoenix.Tracker's; replication only runs when the
  * pubsub has a cluster adapter.
