@@ -1,0 +1,10 @@
+export {
+  decodeEnvelope,
+  ENVELOPE_VERSION,
+  type Envelope,
+  EnvelopeError,
+  type EnvelopeErrorKind,
+  type EnvelopeResult,
+  encodeEnvelope,
+  MAX_ENVELOPE_FIELD_BYTES,
+} from "./envelope.js";
