@@ -8,3 +8,9 @@ export {
   encodeEnvelope,
   MAX_ENVELOPE_FIELD_BYTES,
 } from "./envelope.js";
+export {
+  RedisAdapter,
+  type RedisAdapterOptions,
+  type RedisAdapterStats,
+  type RedisAdapterStatus,
+} from "./redis-adapter.js";
