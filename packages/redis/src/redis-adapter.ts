@@ -63,8 +63,11 @@ const INVALID_LOG_INTERVAL_MS = 10_000;
  * whenever a topic gains its first or loses its last local subscriber, a Redis channel
  * entry per topic and node, and a resubscribe storm of every topic after each
  * reconnect. Tracker heartbeats must reach every node regardless. One channel keeps
- * the subscription set fixed at two, so a reconnect resubscribes in one command, and a
- * node drops a message for a topic it does not serve with one map lookup.
+ * the subscription set fixed at two, so a reconnect resubscribes in one command. The
+ * price: a node decodes every broadcast, also for topics it does not serve, before
+ * PubSub drops it with a map lookup. Should that show up in profiles, the adapter
+ * interface would have to learn which topics a node serves (then filter before the
+ * JSON parse, or move to per-topic or sharded channels).
  *
  * **Encoding.** A message is wrapped once per broadcast ({@link encodeEnvelope}), and
  * Redis hands the same bytes to every node.
@@ -126,11 +129,11 @@ export class RedisAdapter implements PubSubAdapter {
     };
     this.#publisher = new Redis(url, {
       ...common,
-      connectionName: `${this.#prefix}:${this.nodeName}:pub`,
+      connectionName: connectionName(this.#prefix, this.nodeName, "pub"),
     });
     this.#subscriber = new Redis(url, {
       ...common,
-      connectionName: `${this.#prefix}:${this.nodeName}:sub`,
+      connectionName: connectionName(this.#prefix, this.nodeName, "sub"),
       // ioredis would resubscribe too, but it reports "ready" before Redis confirms the
       // subscription; subscribing ourselves tells us when messages flow again.
       autoResubscribe: false,
@@ -299,7 +302,10 @@ export class RedisAdapter implements PubSubAdapter {
         { err: this.#lastError },
         "redis bus down: cluster messages are dropped until it is back",
       );
-    } else this.#log.info({ dropped: this.#stats.dropped }, "redis bus ready");
+    } else {
+      this.#lastError = undefined;
+      this.#log.info({ dropped: this.#stats.dropped }, "redis bus ready");
+    }
     for (const listener of [...this.#statusListeners]) {
       try {
         listener(status);
@@ -331,6 +337,15 @@ export class RedisAdapter implements PubSubAdapter {
 /** Exponential backoff from 100 ms up to 2 s, jittered so restarted Redis is not stampeded. */
 function reconnectDelay(attempt: number): number {
   return Math.round(Math.min(50 * 2 ** attempt, 2000) * (0.5 + Math.random() / 2));
+}
+
+/**
+ * The name the connection shows in CLIENT LIST, to tell nodes apart there. Redis
+ * refuses names with spaces or other special characters, and ioredis then silently
+ * leaves the connection unnamed.
+ */
+function connectionName(prefix: string, node: string, role: "pub" | "sub"): string {
+  return `${prefix}:${node}:${role}`.replace(/[^\x21-\x7e]/g, "_");
 }
 
 /** Says goodbye if the connection is up, cuts it otherwise; resolves once it has ended. */

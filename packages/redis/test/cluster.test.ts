@@ -185,6 +185,28 @@ describe("RedisAdapter lifecycle", () => {
     expect(seen).toEqual(["ready", "down"]);
   });
 
+  it("accepts any node name, spaces and all, and names its connections after it", async () => {
+    const prefix = uniquePrefix("names");
+    const [one, two] = ["nœud un", "nœud\tdeux"].map(
+      (nodeName) => new RedisAdapter({ url, prefix, nodeName, logger: silent() }),
+    ) as [RedisAdapter, RedisAdapter];
+    const received: string[] = [];
+    try {
+      await one.start(() => {});
+      await two.start((message) => received.push(message.event));
+      one.directBroadcast("nœud\tdeux", { topic: "t", event: "hi", payload: {} });
+      await eventually(() => received.length > 0, 2000, "direct message");
+      expect(received).toEqual(["hi"]);
+      const admin = new Redis(url);
+      const clients = String(await admin.client("LIST"));
+      await admin.quit();
+      expect(clients).toContain(` name=${prefix}:n_ud_un:pub `);
+      expect(clients).toContain(` name=${prefix}:n_ud_deux:sub `);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it("rejects start when Redis cannot be reached in time, and cleans up", async () => {
     const before = resourceCounts();
     const port = await sparePort();
