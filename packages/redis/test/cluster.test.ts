@@ -79,6 +79,8 @@ describe("RedisAdapter between PubSub nodes", () => {
     expect(onC!.events()).toEqual(expected);
     expect(onB!.received[3]).toEqual({ topic: "room:1", event: "m3", payload: { i: 3 } });
     expect(elsewhere!.received).toEqual([]);
+    // PUBLISH replies come back on another socket than the fence: wait for them too.
+    await eventually(() => a.adapter.stats.published === 6, 1000, "publish replies");
     expect(a.adapter.stats).toMatchObject({ published: 6, dropped: 0, invalid: 0 });
     expect(b.adapter.stats.received).toBe(6);
   });
