@@ -1,3 +1,4 @@
+export { type ClusterConfig, clusterFromEnv } from "./cluster-env.js";
 export {
   decodeEnvelope,
   ENVELOPE_VERSION,

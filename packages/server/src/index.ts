@@ -45,6 +45,7 @@ export {
 export type { Entry } from "./tracker/state.js";
 export {
   type DiffListener,
+  type ReplicationTimings,
   type TopicChanges,
   Tracker,
   type TrackerOptions,

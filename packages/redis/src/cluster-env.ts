@@ -1,0 +1,54 @@
+import { type Logger, PubSub, type ReplicationTimings } from "@tandem/server";
+import { RedisAdapter } from "./redis-adapter.js";
+
+/** How a process joins (or does not join) a cluster, read from its environment. */
+export interface ClusterConfig {
+  /** A pubsub over Redis when `REDIS_URL` is set, else a local one. */
+  readonly pubsub: PubSub;
+  /** Tracker timings from `TRACKER_*_MS`, Phoenix's defaults where unset. */
+  readonly replication: ReplicationTimings;
+  /** The Redis adapter, when clustered, for its status and stats. */
+  readonly adapter: RedisAdapter | null;
+}
+
+function readMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive whole number of milliseconds, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Reads `REDIS_URL` (join a cluster over Redis), `NODE_NAME` (this node's name,
+ * default unique per process), `REDIS_PREFIX` (channel prefix, default "tandem") and
+ * `TRACKER_BROADCAST_PERIOD_MS`, `TRACKER_DOWN_PERIOD_MS`, `TRACKER_PERMDOWN_PERIOD_MS`.
+ * Throws on malformed values rather than running with a surprise.
+ */
+export function clusterFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  logger?: Logger,
+): ClusterConfig {
+  const replication: ReplicationTimings = {};
+  const broadcast = readMs(env, "TRACKER_BROADCAST_PERIOD_MS");
+  const down = readMs(env, "TRACKER_DOWN_PERIOD_MS");
+  const permdown = readMs(env, "TRACKER_PERMDOWN_PERIOD_MS");
+  if (broadcast !== undefined) replication.broadcastPeriodMs = broadcast;
+  if (down !== undefined) replication.downPeriodMs = down;
+  if (permdown !== undefined) replication.permdownPeriodMs = permdown;
+
+  const url = env.REDIS_URL;
+  if (!url) {
+    const pubsub = env.NODE_NAME ? new PubSub({ nodeName: env.NODE_NAME }) : new PubSub();
+    return { pubsub, replication, adapter: null };
+  }
+  const adapter = new RedisAdapter({
+    url,
+    ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}),
+    ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}),
+    ...(logger ? { logger } : {}),
+  });
+  return { pubsub: new PubSub({ adapter }), replication, adapter };
+}
