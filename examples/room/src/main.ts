@@ -1,20 +1,48 @@
+import cluster from "node:cluster";
+import { clusterFromEnv } from "@tandem/redis";
+import { defaultLogger } from "@tandem/server";
 import { createRoomEndpoint } from "./room.js";
 
 const port = Number(process.env.PORT ?? 4000);
 const host = process.env.HOST ?? "127.0.0.1";
-const { endpoint, presence } = createRoomEndpoint();
-const address = await endpoint.listen(port, host);
-endpoint.logger.info(
-  { port: address.port },
-  `room example listening on http://${host}:${address.port}`,
-);
-console.log(`listening on http://${host}:${address.port}`);
+const nodes = Number(process.env.NODES ?? 1);
+const logger = defaultLogger();
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    void endpoint.close().then(() => {
-      presence.close();
-      process.exit(0);
-    });
+if (nodes > 1 && cluster.isPrimary) {
+  // Several processes on one machine: node:cluster shares the port, Redis shares presence.
+  if (!process.env.REDIS_URL) {
+    console.error("NODES > 1 needs REDIS_URL: the nodes share presence over Redis");
+    process.exit(1);
+  }
+  for (let i = 0; i < nodes; i++) cluster.fork();
+  cluster.on("exit", (worker, code, signal) => {
+    logger.warn({ pid: worker.process.pid, code, signal }, "node exited");
   });
+  console.log(`listening on http://${host}:${port} with ${nodes} nodes`);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+      cluster.disconnect(() => process.exit(0));
+    });
+  }
+} else {
+  const { pubsub, replication } = clusterFromEnv(process.env, logger);
+  const { endpoint, presence } = createRoomEndpoint({ pubsub, logger }, { replication });
+  const address = await endpoint.listen(port, host);
+  logger.info(
+    { port: address.port, node: pubsub.nodeName, clustered: pubsub.clustered },
+    "room example up",
+  );
+  if (cluster.isPrimary) console.log(`listening on http://${host}:${address.port}`);
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      // Presence first: peers drop this node's entries at once instead of after a timeout.
+      presence.close();
+      void endpoint
+        .close()
+        .then(() => pubsub.close())
+        .then(() => process.exit(0));
+    });
+  }
 }

@@ -8,6 +8,7 @@ import {
   error,
   ok,
   Presence,
+  type PresenceOptions,
 } from "@tandem/server";
 
 /** Who a connection is: the name it gave when connecting. */
@@ -75,12 +76,15 @@ function roomChannel(presence: Presence) {
  * Builds the example room server: a socket at `/socket` with `room:*` channels, each
  * tracking who is in the room and who is typing.
  */
-export function createRoomEndpoint(options: EndpointOptions = {}): {
+export function createRoomEndpoint(
+  options: EndpointOptions = {},
+  presenceOptions: PresenceOptions = {},
+): {
   endpoint: Endpoint;
   presence: Presence;
 } {
   const endpoint = new Endpoint({ checkOrigin: false, ...options });
-  const presence = new Presence(endpoint);
+  const presence = new Presence(endpoint, presenceOptions);
   endpoint.socket(
     "/socket",
     defineSocket<RoomAssigns>({
