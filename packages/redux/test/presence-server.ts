@@ -32,7 +32,8 @@ export interface PresenceServer {
 
 /**
  * Starts a server on `port` (0 for any). Users connect with a `user` param. Joining
- * `room:closed` is refused; `typing` marks the caller typing for `typingMs`.
+ * `room:closed` is refused; `typing` marks the caller typing for `typingMs`; `shout`
+ * broadcasts its payload to the topic as `shout`.
  */
 export async function startPresenceServer(port = 0, typingMs = 100): Promise<PresenceServer> {
   const endpoint = new Endpoint({ logger: silentLogger });
@@ -62,7 +63,10 @@ export async function startPresenceServer(port = 0, typingMs = 100): Promise<Pre
         );
         return r.ok ? ok() : error({ reason: r.reason });
       }
-      if (event === "echo") return ok(isJsonObject(payload) ? payload : {});
+      if (event === "shout") {
+        socket.broadcast("shout", isJsonObject(payload) ? payload : {});
+        return ok();
+      }
       return error({ reason: "unknown" });
     },
   });
