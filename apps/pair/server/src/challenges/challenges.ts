@@ -1,0 +1,46 @@
+import type { Kysely } from "kysely";
+import type { Schema } from "../db/schema.js";
+
+/** A challenge in the list: enough to choose one. */
+export interface ChallengeSummary {
+  readonly id: number;
+  readonly title: string;
+  readonly description: string;
+}
+
+/** A whole challenge, as a room shows it. */
+export interface Challenge extends ChallengeSummary {
+  readonly starter_code: string;
+}
+
+/** Every challenge, oldest first, so the seed set leads the list. */
+export function listChallenges(db: Kysely<Schema>): Promise<ChallengeSummary[]> {
+  return db.selectFrom("challenges").select(["id", "title", "description"]).orderBy("id").execute();
+}
+
+/** One challenge, or undefined. */
+export function getChallenge(db: Kysely<Schema>, id: number): Promise<Challenge | undefined> {
+  return db
+    .selectFrom("challenges")
+    .select(["id", "title", "description", "starter_code"])
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** Stores a new challenge written by `authorId`. */
+export function createChallenge(
+  db: Kysely<Schema>,
+  fields: { title: string; description: string; starterCode: string; authorId: number },
+): Promise<Challenge> {
+  return db
+    .insertInto("challenges")
+    .values({
+      title: fields.title,
+      description: fields.description,
+      starter_code: fields.starterCode,
+      author_id: fields.authorId,
+      inserted_at: new Date().toISOString(),
+    })
+    .returning(["id", "title", "description", "starter_code"])
+    .executeTakeFirstOrThrow();
+}
