@@ -1,17 +1,19 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
 
+// Type aliases rather than interfaces: they fit the JSON payload types of channel replies.
+
 /** A challenge in the list: enough to choose one. */
-export interface ChallengeSummary {
+export type ChallengeSummary = {
   readonly id: number;
   readonly title: string;
   readonly description: string;
-}
+};
 
 /** A whole challenge, as a room shows it. */
-export interface Challenge extends ChallengeSummary {
+export type Challenge = ChallengeSummary & {
   readonly starter_code: string;
-}
+};
 
 /** Every challenge, oldest first, so the seed set leads the list. */
 export function listChallenges(db: Kysely<Schema>): Promise<ChallengeSummary[]> {
@@ -43,4 +45,14 @@ export function createChallenge(
     })
     .returning(["id", "title", "description", "starter_code"])
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * A challenge id from a URL path or a topic, or null: digits only, so `1e3`, `01` or
+ * `-1` never reach the database, and within PostgreSQL's integer range.
+ */
+export function parseChallengeId(text: string | undefined): number | null {
+  if (text === undefined || !/^[1-9]\d{0,9}$/.test(text)) return null;
+  const id = Number(text);
+  return id <= 2_147_483_647 ? id : null;
 }
