@@ -41,9 +41,12 @@ export function Participants({
               className={`participant${typing ? " typing" : ""}${meta.user_id === selfId ? " self" : ""}`}
               style={style}
             >
-              <span className="avatar" aria-hidden="true">
-                {meta.first_name.slice(0, 1).toUpperCase()}
-              </span>
+              {/* The initial is drawn by CSS, so the item's text is the name alone. */}
+              <span
+                className="avatar"
+                aria-hidden="true"
+                data-initial={meta.first_name.slice(0, 1).toUpperCase()}
+              />
               <span className="name">
                 {meta.first_name}
                 {typing ? "..." : ""}
