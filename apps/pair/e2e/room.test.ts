@@ -1,0 +1,215 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createPairServer, type PairServer } from "@tandem/pair-server";
+import type { Logger } from "@tandem/server";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from "playwright-core";
+import { build } from "vite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const webRoot = fileURLToPath(new URL("../web", import.meta.url));
+const webDir = join(webRoot, "dist");
+const screenshots = fileURLToPath(new URL("./screenshots", import.meta.url));
+
+const quiet = (): void => {};
+/** The browser is what is under test here; the server's logs would only be noise. */
+const silentLogger: Logger = {
+  debug: quiet,
+  info: quiet,
+  warn: quiet,
+  error: quiet,
+  child: () => silentLogger,
+};
+
+/** Bounded waits for what the other browser should see. */
+const SEEN = { timeout: 10_000, interval: 100 };
+
+let dataDir: string;
+let server: PairServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+async function startServer(port = 0): Promise<PairServer> {
+  return createPairServer({ port, dataDir, logger: silentLogger, webDir });
+}
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  return page;
+}
+
+const participants = (page: Page): Locator =>
+  page.getByRole("list", { name: "Participants" }).getByRole("listitem");
+
+async function participantNames(page: Page): Promise<string[]> {
+  return (await participants(page).allTextContents()).map((t) => t.trim()).sort();
+}
+
+/** The editor's text, line by line, without the other users' caret labels drawn into it. */
+async function editorText(page: Page): Promise<string> {
+  return page.locator(".cm-content").evaluate((el) =>
+    Array.from(el.querySelectorAll(".cm-line"), (line) => {
+      const copy = line.cloneNode(true) as Element;
+      for (const caret of copy.querySelectorAll(".cm-ySelectionCaret")) caret.remove();
+      return copy.textContent ?? "";
+    }).join("\n"),
+  );
+}
+
+async function typeAtEnd(page: Page, text: string): Promise<void> {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("Enter");
+  await page.keyboard.type(text, { delay: 40 });
+}
+
+beforeAll(async () => {
+  await build({ root: webRoot, logLevel: "warn" });
+  dataDir = await mkdtemp(join(tmpdir(), "pair-e2e-"));
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  await server?.close();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe("Pair in two browsers", () => {
+  let ada: Page;
+  let bob: Page;
+  let roomUrl: string;
+
+  it("signs two users up and in, and both see each other in the room", async () => {
+    ada = await newPage();
+    await ada.goto(`${server.url}/sign-up`);
+    await ada.getByLabel("First name").fill("Ada");
+    await ada.getByLabel("Email").fill("ada@example.com");
+    await ada.getByLabel("Password").fill("correct horse");
+    await ada.getByRole("button", { name: "Sign up" }).click();
+    await ada.waitForURL(/\/challenges$/);
+
+    // Ada creates the challenge they will solve.
+    await ada.getByLabel("Title").fill("Reverse a string");
+    await ada.getByLabel("Description").fill("Write reverse(s) that returns s backwards.");
+    await ada.getByLabel("Starter code").fill("function reverse(s) {}");
+    await ada.getByRole("button", { name: "Create challenge" }).click();
+    await ada.getByRole("link", { name: /Reverse a string/ }).click();
+    await ada.waitForURL(/\/challenges\/\d+$/);
+    roomUrl = ada.url();
+    await ada.getByRole("heading", { name: "Reverse a string" }).waitFor();
+    await expect.poll(() => editorText(ada), SEEN).toContain("function reverse(s)");
+
+    // Bob has an account already (made through the API) and signs in through the form.
+    const created = await fetch(`${server.url}/api/users`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        first_name: "Bob",
+        email: "bob@example.com",
+        password: "battery staple",
+      }),
+    });
+    expect(created.status).toBe(201);
+    bob = await newPage();
+    await bob.goto(roomUrl);
+    await bob.waitForURL(/\/sign-in$/);
+    await bob.getByLabel("Email").fill("bob@example.com");
+    await bob.getByLabel("Password").fill("wrong password");
+    await bob.getByRole("button", { name: "Sign in" }).click();
+    await bob.getByRole("alert").waitFor();
+    await bob.getByLabel("Password").fill("battery staple");
+    await bob.getByRole("button", { name: "Sign in" }).click();
+    await bob.waitForURL(roomUrl);
+
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(2);
+    await expect.poll(() => participants(bob).count(), SEEN).toBe(2);
+    expect(await participantNames(ada)).toEqual(["Ada", "Bob"]);
+    expect(await participantNames(bob)).toEqual(["Ada", "Bob"]);
+    await ada.getByText("Connected").waitFor();
+
+    // A second tab of Ada's is still one participant.
+    const adaTab = await ada.context().newPage();
+    await adaTab.goto(roomUrl);
+    await expect.poll(() => participants(adaTab).count(), SEEN).toBe(2);
+    expect(await participantNames(bob)).toEqual(["Ada", "Bob"]);
+    await adaTab.close();
+  }, 60_000);
+
+  it("shows who is typing, and clears it after the quiet period", async () => {
+    await typeAtEnd(ada, "// ada was here");
+    const adaOnBob = participants(bob).filter({ hasText: /^Ada/ });
+    await expect.poll(() => adaOnBob.textContent(), SEEN).toBe("Ada...");
+    expect(await adaOnBob.getAttribute("class")).toMatch(/typing/);
+    const glow = await adaOnBob.evaluate((li) => getComputedStyle(li).boxShadow);
+    expect(glow).not.toBe("none");
+    await expect.poll(() => editorText(bob), SEEN).toContain("// ada was here");
+
+    await mkdir(screenshots, { recursive: true });
+    await bob.screenshot({ path: join(screenshots, "room.png") });
+
+    // The server reverts typing 3 s after the last event.
+    await expect.poll(() => adaOnBob.textContent(), SEEN).toBe("Ada");
+    expect(await adaOnBob.getAttribute("class")).not.toMatch(/typing/);
+  }, 30_000);
+
+  it("merges two people typing at once into the same text", async () => {
+    await Promise.all([typeAtEnd(ada, "const fromAda = 1;"), typeAtEnd(bob, "const fromBob = 2;")]);
+    await expect
+      .poll(async () => {
+        const [a, b] = [await editorText(ada), await editorText(bob)];
+        const merged = a.includes("const fromAda = 1;") && a.includes("const fromBob = 2;");
+        return a === b && merged ? "merged" : `ada: ${a}\nbob: ${b}`;
+      }, SEEN)
+      .toBe("merged");
+  }, 30_000);
+
+  it("recovers by itself after the server restarts", async () => {
+    const port = server.port;
+    await server.close();
+    await ada.getByText("Reconnecting…").waitFor({ timeout: SEEN.timeout });
+    server = await startServer(port);
+    await ada.getByText("Connected").waitFor({ timeout: 15_000 });
+    await expect.poll(() => participants(ada).count(), { timeout: 15_000 }).toBe(2);
+    await typeAtEnd(bob, "// after the restart");
+    await expect.poll(() => editorText(ada), SEEN).toContain("// after the restart");
+    expect(await editorText(ada)).toContain("const fromAda = 1;");
+  }, 45_000);
+
+  it("drops a user who leaves from the other's list", async () => {
+    await bob.getByRole("link", { name: "Challenges" }).first().click();
+    await bob.waitForURL(/\/challenges$/);
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(1);
+    expect(await participantNames(ada)).toEqual(["Ada"]);
+
+    await bob.goto(roomUrl);
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(2);
+    await bob.close();
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(1);
+  }, 30_000);
+});

@@ -1,0 +1,106 @@
+import type { Kysely } from "kysely";
+import type { Schema } from "../db/schema.js";
+
+/** A challenge as written in the seed set. */
+export interface SeedChallenge {
+  readonly title: string;
+  readonly description: string;
+  readonly starterCode: string;
+}
+
+/** The challenges every new installation starts with. */
+export const SEED_CHALLENGES: readonly SeedChallenge[] = [
+  {
+    title: "Balanced Brackets",
+    description:
+      "Write `isBalanced(text)` that returns true when every opening bracket in `text` " +
+      "(`(`, `[` or `{`) is closed by the matching bracket in the right order, and false " +
+      "otherwise. Characters that are not brackets are ignored.\n\n" +
+      'Examples: `isBalanced("{[()]}")` is true, `isBalanced("([)]")` is false, ' +
+      '`isBalanced("f(a[0])")` is true, `isBalanced("")` is true.\n\n' +
+      "Aim for a single pass over the input.",
+    starterCode: "function isBalanced(text) {\n  // your code here\n}\n",
+  },
+  {
+    title: "Run-Length Encoding",
+    description:
+      "Implement `encode(text)` and `decode(encoded)`. Encoding replaces each run of the " +
+      'same character by the run\'s length followed by the character: `"aaabccdddd"` becomes ' +
+      '`"3a1b2c4d"`. Decoding reverses it, and runs may be longer than 9 (`"12x"` is twelve ' +
+      "`x`). Assume the input to `encode` contains no digits.\n\n" +
+      "Check that `decode(encode(s))` gives back `s` for a few strings of your own.",
+    starterCode:
+      "function encode(text) {\n  // your code here\n}\n\nfunction decode(encoded) {\n  // your code here\n}\n",
+  },
+  {
+    title: "Merge Overlapping Intervals",
+    description:
+      "Given an array of closed intervals `[start, end]` in any order, return the smallest " +
+      "array of intervals that covers exactly the same numbers, sorted by start. Intervals " +
+      "that touch (`[1, 3]` and `[3, 5]`) count as overlapping.\n\n" +
+      "Example: `merge([[8, 10], [1, 3], [2, 6], [15, 18]])` returns " +
+      "`[[1, 6], [8, 10], [15, 18]]`. Do not modify the input array.",
+    starterCode: "function merge(intervals) {\n  // your code here\n}\n",
+  },
+  {
+    title: "LRU Cache",
+    description:
+      "Build a class `LRUCache` with a fixed `capacity`. `get(key)` returns the stored value " +
+      "or `undefined`; `put(key, value)` stores a value, and when the cache is full it first " +
+      "evicts the entry that was used least recently (both `get` and `put` count as a use).\n\n" +
+      "Both operations should run in constant time on average. Hint: a JavaScript `Map` " +
+      "remembers insertion order.",
+    starterCode:
+      "class LRUCache {\n  constructor(capacity) {\n    this.capacity = capacity;\n  }\n\n" +
+      "  get(key) {\n    // your code here\n  }\n\n  put(key, value) {\n    // your code here\n  }\n}\n",
+  },
+  {
+    title: "Roman Numerals",
+    description:
+      "Write `toRoman(n)` for whole numbers from 1 to 3999 and `fromRoman(numeral)` for the " +
+      "reverse. Use the subtractive forms: 4 is `IV`, 9 is `IX`, 40 is `XL`, 90 is `XC`, 400 is " +
+      "`CD` and 900 is `CM`.\n\n" +
+      'Examples: `toRoman(1994)` is `"MCMXCIV"`, `fromRoman("LVIII")` is 58. Make ' +
+      "`fromRoman` throw on input that is not a valid numeral, such as `IIII` or `VX`.",
+    starterCode:
+      "function toRoman(n) {\n  // your code here\n}\n\nfunction fromRoman(numeral) {\n  // your code here\n}\n",
+  },
+  {
+    title: "Word Frequency",
+    description:
+      "Write `topWords(text, k)` that returns the `k` most frequent words of `text` as " +
+      "`[word, count]` pairs, most frequent first. Words are compared case-insensitively and " +
+      "consist of letters and apostrophes; everything else separates them. Break ties " +
+      "alphabetically.\n\n" +
+      'Example: `topWords("The cat and the hat. THE END", 2)` returns `[["the", 3], ["and", 1]]`.',
+    starterCode: "function topWords(text, k) {\n  // your code here\n}\n",
+  },
+  {
+    title: "Debounce",
+    description:
+      "Implement `debounce(fn, waitMs)`. It returns a function that, however often it is " +
+      "called, invokes `fn` only once the calls have stopped for `waitMs` milliseconds, with " +
+      "the arguments of the last call. The returned function also has a `cancel()` method " +
+      "that drops a pending invocation.\n\n" +
+      "This is how a typing indicator avoids a message per keystroke: think about which " +
+      "timer to clear, and when.",
+    starterCode: "function debounce(fn, waitMs) {\n  // your code here\n}\n",
+  },
+];
+
+/** Inserts {@link SEED_CHALLENGES}; run once, by the `0002_seed_challenges` migration. */
+export async function seedChallenges(db: Kysely<Schema>): Promise<void> {
+  const now = new Date().toISOString();
+  await db
+    .insertInto("challenges")
+    .values(
+      SEED_CHALLENGES.map((c) => ({
+        title: c.title,
+        description: c.description,
+        starter_code: c.starterCode,
+        author_id: null,
+        inserted_at: now,
+      })),
+    )
+    .execute();
+}

@@ -1,0 +1,123 @@
+import {
+  type ChannelDefinition,
+  type ChannelSocket,
+  defineChannel,
+  error,
+  type HandleInResult,
+  type Logger,
+  ok,
+  type Presence,
+} from "@tandem/server";
+import type { Kysely } from "kysely";
+import { getChallenge, parseChallengeId } from "../challenges/challenges.js";
+import type { Schema } from "../db/schema.js";
+import { InvalidUpdateError, type Room, type Rooms } from "../docs/documents.js";
+
+/** What the user socket knows about its caller, from the token alone. */
+export type UserAssigns = {
+  userId: number;
+  firstName: string;
+  /** Unix seconds; joins after this are refused so a stale socket cannot outlive its token. */
+  tokenExpiresAt: number;
+};
+
+/** What the challenge channel needs. */
+export interface ChallengeChannelOptions {
+  readonly db: Kysely<Schema>;
+  readonly rooms: Rooms;
+  readonly presence: Presence;
+  readonly logger: Logger;
+  /** How long `typing: true` lasts after the last `typing` event (ms). Default 3000. */
+  readonly typingQuietMs?: number;
+}
+
+/** Sent to itself right after the join reply, when pushing becomes possible. */
+const AFTER_JOIN = "after_join";
+
+/**
+ * The `challenges:<id>` channel of CONTRACT.md: presence of who is in the room and who
+ * is typing, and the room's shared Yjs document.
+ */
+export function challengeChannel(options: ChallengeChannelOptions): ChannelDefinition<UserAssigns> {
+  const { db, rooms, presence, logger } = options;
+  const typingQuietMs = options.typingQuietMs ?? 3000;
+  // One room per channel instance; a WeakMap keeps the room out of the assigns,
+  // which are meant for plain data.
+  const roomOf = new WeakMap<ChannelSocket<UserAssigns>, Room>();
+
+  return defineChannel<UserAssigns>({
+    async join(topic, _payload, socket) {
+      // Registered before the first await: if the connection drops while the challenge or
+      // its room loads, the exit still gives the room back (exit callbacks run once).
+      let exited = false;
+      let opening: Promise<Room> | undefined;
+      socket.onExit(() => {
+        exited = true;
+        opening?.then(
+          (room) => rooms.release(room),
+          () => {},
+        );
+      });
+      if (socket.assigns.tokenExpiresAt <= Date.now() / 1000) {
+        return error({ reason: "unauthorized" });
+      }
+      const id = parseChallengeId(topic.slice("challenges:".length));
+      const challenge = id === null ? undefined : await getChallenge(db, id);
+      if (!challenge) return error({ reason: "not found" });
+      if (exited) return error({ reason: "closed" });
+      opening = rooms.acquire(challenge.id, challenge.starter_code);
+      roomOf.set(socket, await opening);
+      socket.send(AFTER_JOIN);
+      return ok({ challenge });
+    },
+
+    async handleInfo(message, socket) {
+      if (message !== AFTER_JOIN) return undefined;
+      const { userId, firstName } = socket.assigns;
+      const tracked = presence.track(socket, String(userId), {
+        first_name: firstName,
+        user_id: userId,
+        typing: false,
+      });
+      if (!tracked.ok) logger.warn({ reason: tracked.reason, userId }, "presence not tracked");
+      await presence.pushState(socket);
+      const room = roomOf.get(socket);
+      if (room) socket.push("doc:sync", room.encodeState());
+      return undefined;
+    },
+
+    async handleIn(event, payload, socket): Promise<HandleInResult> {
+      switch (event) {
+        case "doc:update": {
+          const room = roomOf.get(socket);
+          if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
+          if (!room) return error({ reason: "not joined" });
+          try {
+            await room.apply(payload);
+          } catch (err) {
+            if (err instanceof InvalidUpdateError) return error({ reason: "invalid update" });
+            logger.error({ err, topic: socket.topic }, "saving a document update failed");
+            return error({ reason: "save failed" });
+          }
+          socket.broadcastFrom("doc:update", payload);
+          return ok();
+        }
+        case "awareness":
+          if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
+          socket.broadcastFrom("awareness", payload);
+          return ok();
+        case "typing": {
+          const result = presence.setTransient(
+            socket,
+            String(socket.assigns.userId),
+            { typing: true },
+            { afterMs: typingQuietMs, revert: { typing: false } },
+          );
+          return result.ok ? ok() : error({ reason: result.reason });
+        }
+        default:
+          return error({ reason: "unknown event" });
+      }
+    },
+  });
+}

@@ -1,0 +1,47 @@
+import type { Generated } from "kysely";
+
+/**
+ * The tables as the query layer sees them, identical on SQLite and PostgreSQL.
+ * Timestamps are ISO-8601 text so both databases return the same type (PostgreSQL's
+ * `timestamptz` would come back as a `Date`, SQLite's as a string).
+ */
+export interface Schema {
+  users: UsersTable;
+  challenges: ChallengesTable;
+  challenge_documents: ChallengeDocumentsTable;
+  challenge_document_updates: ChallengeDocumentUpdatesTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  first_name: string;
+  /** Stored lower-cased; unique. */
+  email: string;
+  /** `scrypt$N$r$p$salt$key`, see `accounts/password.ts`. */
+  password_hash: string;
+  inserted_at: string;
+}
+
+export interface ChallengesTable {
+  id: Generated<number>;
+  title: string;
+  description: string;
+  starter_code: string;
+  /** Who wrote it; null for the seed set. */
+  author_id: number | null;
+  inserted_at: string;
+}
+
+/** The compacted Yjs state of a challenge's shared solution: one row per challenge. */
+export interface ChallengeDocumentsTable {
+  challenge_id: number;
+  state: Uint8Array;
+  updated_at: string;
+}
+
+/** Yjs updates stored since the last compaction, in arrival order. */
+export interface ChallengeDocumentUpdatesTable {
+  id: Generated<number>;
+  challenge_id: number;
+  payload: Uint8Array;
+}

@@ -1,0 +1,39 @@
+import { pino } from "pino";
+import { loadConfig } from "./config.js";
+import { createPubSub } from "./pubsub.js";
+import { createPairServer } from "./server.js";
+
+const config = loadConfig(process.env);
+const logger = pino({ name: "pair", level: config.logLevel });
+
+const server = await createPairServer({
+  port: config.port,
+  host: config.host,
+  dataDir: config.dataDir,
+  databaseUrl: config.databaseUrl,
+  secretKeyBase: config.secretKeyBase,
+  allowedOrigins: config.allowedOrigins,
+  pubsub: await createPubSub(process.env),
+  logger,
+});
+logger.info(
+  { database: config.databaseUrl ? "postgres" : "sqlite", dataDir: config.dataDir },
+  `Pair listening on ${server.url}`,
+);
+
+let stopping = false;
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
+  // A second signal while draining means "now".
+  if (stopping) process.exit(1);
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  try {
+    await server.close();
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, "shutdown failed");
+    process.exit(1);
+  }
+}
+process.on("SIGTERM", (signal) => void shutdown(signal));
+process.on("SIGINT", (signal) => void shutdown(signal));

@@ -1,0 +1,97 @@
+import { type FormEvent, type ReactNode, useEffect, useId } from "react";
+import { Link } from "react-router";
+import { createChallenge, loadChallenges, useAppDispatch, useAppSelector } from "../store";
+
+/** The list of challenges, and a form to add one. */
+export function ChallengesPage(): ReactNode {
+  const dispatch = useAppDispatch();
+  const { list, loading, loadFailure, creating, createFailure } = useAppSelector(
+    (state) => state.challenges,
+  );
+  const ids = { title: useId(), description: useId(), code: useId(), error: useId() };
+
+  useEffect(() => {
+    dispatch(loadChallenges());
+  }, [dispatch]);
+
+  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const formElement = event.currentTarget;
+    const form = new FormData(formElement);
+    const result = await dispatch(
+      createChallenge({
+        title: String(form.get("title") ?? ""),
+        description: String(form.get("description") ?? ""),
+        starter_code: String(form.get("starter_code") ?? ""),
+      }),
+    );
+    if (createChallenge.fulfilled.match(result)) formElement.reset();
+  };
+
+  const invalid = (field: string) =>
+    createFailure?.field === field ? { "aria-invalid": true, "aria-describedby": ids.error } : {};
+
+  return (
+    <main className="page">
+      <h1>Challenges</h1>
+      {loadFailure ? (
+        <p role="alert" className="error">
+          {loadFailure.message}
+        </p>
+      ) : null}
+      {loading && list.length === 0 ? <p className="muted">Loading challenges…</p> : null}
+      <ul className="challenge-list" aria-label="Challenges">
+        {list.map((challenge) => (
+          <li key={challenge.id}>
+            <Link to={`/challenges/${challenge.id}`} className="challenge-card">
+              <span className="challenge-title">{challenge.title}</span>
+              <span className="challenge-description">{challenge.description}</span>
+            </Link>
+          </li>
+        ))}
+      </ul>
+      {!loading && !loadFailure && list.length === 0 ? (
+        <p className="muted">No challenges yet: create the first one below.</p>
+      ) : null}
+
+      <section className="card new-challenge" aria-labelledby="new-challenge-heading">
+        <h2 id="new-challenge-heading">New challenge</h2>
+        <form onSubmit={onSubmit}>
+          <div className="field">
+            <label htmlFor={ids.title}>Title</label>
+            <input id={ids.title} name="title" required maxLength={200} {...invalid("title")} />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.description}>Description</label>
+            <textarea
+              id={ids.description}
+              name="description"
+              rows={3}
+              required
+              {...invalid("description")}
+            />
+          </div>
+          <div className="field">
+            <label htmlFor={ids.code}>Starter code</label>
+            <textarea
+              id={ids.code}
+              name="starter_code"
+              rows={4}
+              className="code"
+              spellCheck={false}
+              {...invalid("starter_code")}
+            />
+          </div>
+          {createFailure ? (
+            <p id={ids.error} role="alert" className="error">
+              {createFailure.message}
+            </p>
+          ) : null}
+          <button type="submit" className="primary" disabled={creating}>
+            Create challenge
+          </button>
+        </form>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,33 @@
+import { javascript } from "@codemirror/lang-javascript";
+import { EditorState } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
+import { basicSetup } from "codemirror";
+import { type ReactNode, useEffect, useRef } from "react";
+import { yCollab } from "y-codemirror.next";
+import type { Awareness } from "y-protocols/awareness";
+import type * as Y from "yjs";
+
+/** The shared CodeMirror editor, bound to `text` with remote carets from `awareness`. */
+export function Editor({ text, awareness }: { text: Y.Text; awareness: Awareness }): ReactNode {
+  const parent = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (!parent.current) return;
+    const view = new EditorView({
+      parent: parent.current,
+      state: EditorState.create({
+        doc: text.toString(),
+        extensions: [
+          basicSetup,
+          javascript(),
+          EditorView.lineWrapping,
+          EditorView.contentAttributes.of({ "aria-label": "Solution" }),
+          yCollab(text, awareness),
+        ],
+      }),
+    });
+    return () => view.destroy();
+  }, [text, awareness]);
+
+  return <div className="editor" ref={parent} />;
+}

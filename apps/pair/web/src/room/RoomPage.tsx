@@ -1,0 +1,118 @@
+import type { Channel } from "@tandem/client";
+import { useChannel } from "@tandem/react";
+import { bindPresence, presenceActions, selectPresences } from "@tandem/redux";
+import { type ReactNode, useEffect, useMemo, useState } from "react";
+import { Link, useParams } from "react-router";
+import { Awareness } from "y-protocols/awareness";
+import * as Y from "yjs";
+import type { Challenge, User } from "../api";
+import { useAppDispatch, useAppSelector } from "../store";
+import { userColor } from "./colors";
+import { DocSync } from "./doc-sync";
+import { Editor } from "./Editor";
+import { type ParticipantMeta, Participants } from "./Participants";
+
+/** The server clears typing 3 s after the last event; once a second keeps it lit. */
+const TYPING_EVERY_MS = 1000;
+
+interface Collab {
+  text: Y.Text;
+  awareness: Awareness;
+  sync: DocSync;
+}
+
+/**
+ * The shared document of a room, bound to `channel` in an effect of the render that first
+ * sees the channel, so before useChannel sends the join.
+ */
+function useCollab(channel: Channel | null, user: User): Collab | null {
+  const [collab, setCollab] = useState<Collab | null>(null);
+  useEffect(() => {
+    if (!channel) return;
+    const doc = new Y.Doc();
+    const awareness = new Awareness(doc);
+    awareness.setLocalStateField("user", {
+      id: user.id,
+      name: user.first_name,
+      ...userColor(user.id),
+    });
+    let lastTyping = 0;
+    const sync = new DocSync(channel, doc, awareness, () => {
+      const now = Date.now();
+      if (now - lastTyping < TYPING_EVERY_MS || !channel.canPush()) return;
+      lastTyping = now;
+      channel.push("typing", {});
+    });
+    setCollab({ text: doc.getText("solution"), awareness, sync });
+    return () => {
+      sync.destroy();
+      awareness.destroy();
+      doc.destroy();
+      setCollab(null);
+    };
+  }, [channel, user.id, user.first_name]);
+  return collab;
+}
+
+const REFUSALS: Record<string, string> = {
+  "not found": "This challenge does not exist.",
+  unauthorized: "Your session has expired. Please sign in again.",
+};
+
+/** A challenge room: the challenge, the shared editor, and who is there. */
+export function RoomPage({ user }: { user: User }): ReactNode {
+  const { id } = useParams();
+  const topic = `challenges:${id}`;
+  const dispatch = useAppDispatch();
+  const { channel, status, reply, error } = useChannel(topic);
+  const collab = useCollab(channel, user);
+
+  useEffect(() => {
+    if (!channel) return;
+    const unbind = bindPresence(channel, dispatch);
+    return () => {
+      unbind();
+      dispatch(presenceActions.topicCleared({ topic }));
+    };
+  }, [channel, dispatch, topic]);
+
+  const presences = useAppSelector((state) => selectPresences<ParticipantMeta>(state, topic));
+  const presentIds = useMemo(
+    () => new Set(presences.flatMap((p) => p.metas.map((m) => m.user_id))),
+    [presences],
+  );
+  useEffect(() => {
+    // Carets of users who left go at once rather than after awareness's 30 s timeout.
+    collab?.sync.forgetAbsentUsers(presentIds);
+  }, [collab, presentIds]);
+
+  const challenge = (reply as { challenge?: Challenge } | undefined)?.challenge;
+
+  if (status === "refused") {
+    const reason = (error as { reason?: string } | undefined)?.reason ?? "";
+    return (
+      <main className="page narrow">
+        <p role="alert" className="error">
+          {REFUSALS[reason] ?? `You cannot join this room (${reason || "refused"}).`}
+        </p>
+        <Link to="/challenges">Back to the challenges</Link>
+      </main>
+    );
+  }
+
+  return (
+    <main className="room">
+      <div className="room-main">
+        <nav className="breadcrumb" aria-label="Breadcrumb">
+          <Link to="/challenges">Challenges</Link>
+        </nav>
+        <h1>{challenge?.title ?? "Joining the room…"}</h1>
+        {challenge ? <p className="description">{challenge.description}</p> : null}
+        {collab ? <Editor text={collab.text} awareness={collab.awareness} /> : null}
+      </div>
+      <aside className="room-side">
+        <Participants presences={presences} selfId={user.id} />
+      </aside>
+    </main>
+  );
+}

@@ -1,0 +1,170 @@
+import type { Channel } from "@tandem/client";
+import {
+  type Awareness,
+  applyAwarenessUpdate,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from "y-protocols/awareness";
+import * as Y from "yjs";
+
+/** How long to wait before sending again updates the server could not store. */
+const RETRY_MS = 1000;
+
+/** What each participant puts in its awareness state; y-codemirror.next reads `user`. */
+export interface AwarenessUser {
+  id: number;
+  name: string;
+  color: string;
+  colorLight: string;
+}
+
+/** A binary channel payload as bytes. */
+function bytes(payload: unknown): Uint8Array | null {
+  return payload instanceof ArrayBuffer ? new Uint8Array(payload) : null;
+}
+
+/** Binary pushes take an ArrayBuffer of exactly the message's bytes. */
+function toArrayBuffer(update: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(update.byteLength);
+  copy.set(update);
+  return copy.buffer;
+}
+
+/**
+ * Keeps a Yjs document and its awareness in step with a `challenges:<id>` channel, as the
+ * contract describes: `doc:sync` on every (re)join, `doc:update` both ways, then the whole
+ * local state sent once after each (re)join; `awareness` both ways. Updates the server
+ * could not store are kept and sent again.
+ *
+ * Bind it before the channel joins, so the first `doc:sync` is seen.
+ */
+export class DocSync {
+  /** Local updates the server has not confirmed it stored. */
+  #unsaved: Uint8Array[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #refs: [string, number][] = [];
+  readonly #onDocUpdate = (update: Uint8Array, origin: unknown) => {
+    // Our own origin marks what came from the server; everything else is this user's.
+    if (origin === this) return;
+    this.#send(update);
+    this.onLocalEdit();
+  };
+  readonly #onAwarenessUpdate = (
+    changes: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ) => {
+    if (origin === this) return;
+    const mine = this.doc.clientID;
+    const { added, updated, removed } = changes;
+    // Only our own state is ours to announce; other clients' states time out by themselves.
+    if ([added, updated, removed].some((ids) => ids.includes(mine))) this.#sendAwareness();
+  };
+
+  /**
+   * @param channel - The room's channel, not joined yet.
+   * @param doc - The shared document; its text is `doc.getText("solution")`.
+   * @param awareness - The document's awareness (carets, selections, who is who).
+   * @param onLocalEdit - Called after each edit made here (to report typing).
+   */
+  constructor(
+    readonly channel: Channel,
+    readonly doc: Y.Doc,
+    readonly awareness: Awareness,
+    readonly onLocalEdit: () => void,
+  ) {
+    this.#on("doc:sync", (payload) => {
+      const update = bytes(payload);
+      if (!update) return;
+      Y.applyUpdate(doc, update, this);
+      // The server may have lost what it had not stored, or restarted: updates are
+      // idempotent, so the whole local state goes back once. It covers every unsaved update.
+      this.#unsaved = [];
+      this.#send(Y.encodeStateAsUpdate(doc));
+      this.#sendAwareness();
+    });
+    this.#on("doc:update", (payload) => {
+      const update = bytes(payload);
+      if (update) Y.applyUpdate(doc, update, this);
+    });
+    this.#on("awareness", (payload) => {
+      const update = bytes(payload);
+      if (update) applyAwarenessUpdate(awareness, update, this);
+    });
+    // Someone who just arrived has not seen our caret yet.
+    this.#on("presence_diff", (payload) => {
+      const joins = (payload as { joins?: object } | null)?.joins;
+      if (joins && Object.keys(joins).length > 0) this.#sendAwareness();
+    });
+    doc.on("update", this.#onDocUpdate);
+    awareness.on("update", this.#onAwarenessUpdate);
+  }
+
+  /** Drops the awareness states of users who are no longer present (by user id). */
+  forgetAbsentUsers(presentUserIds: ReadonlySet<number>): void {
+    const gone: number[] = [];
+    for (const [clientId, state] of this.awareness.getStates()) {
+      const user = (state as { user?: Partial<AwarenessUser> }).user;
+      if (
+        clientId !== this.doc.clientID &&
+        user?.id !== undefined &&
+        !presentUserIds.has(user.id)
+      ) {
+        gone.push(clientId);
+      }
+    }
+    if (gone.length > 0) removeAwarenessStates(this.awareness, gone, this);
+  }
+
+  /** Unbinds everything and tells the others our caret is gone. */
+  destroy(): void {
+    clearTimeout(this.#retryTimer);
+    this.doc.off("update", this.#onDocUpdate);
+    this.awareness.off("update", this.#onAwarenessUpdate);
+    removeAwarenessStates(this.awareness, [this.doc.clientID], "destroy");
+    if (this.channel.canPush()) {
+      this.channel.push(
+        "awareness",
+        toArrayBuffer(encodeAwarenessUpdate(this.awareness, [this.doc.clientID])),
+      );
+    }
+    for (const [event, ref] of this.#refs) this.channel.off(event, ref);
+  }
+
+  #on(event: string, callback: (payload: unknown) => void): void {
+    this.#refs.push([event, this.channel.on(event, callback)]);
+  }
+
+  #send(update: Uint8Array): void {
+    // Before the join the update waits for the whole state sent after the first doc:sync.
+    if (!this.channel.joinedOnce) {
+      this.#unsaved.push(update);
+      return;
+    }
+    const keep = () => {
+      this.#unsaved.push(update);
+      this.#scheduleRetry();
+    };
+    this.channel
+      .push("doc:update", toArrayBuffer(update))
+      .receive("error", keep)
+      .receive("timeout", keep);
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      // While the channel is down, the next doc:sync sends everything anyway.
+      if (this.#unsaved.length === 0 || !this.channel.canPush()) return;
+      const merged = Y.mergeUpdates(this.#unsaved);
+      this.#unsaved = [];
+      this.#send(merged);
+    }, RETRY_MS);
+  }
+
+  #sendAwareness(): void {
+    if (!this.channel.joinedOnce || this.awareness.getLocalState() === null) return;
+    const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID]);
+    this.channel.push("awareness", toArrayBuffer(update));
+  }
+}

@@ -1,0 +1,90 @@
+import type { AddressInfo } from "node:net";
+import { isJsonObject } from "@tandem/protocol";
+import {
+  channel,
+  defineChannel,
+  defineSocket,
+  Endpoint,
+  error,
+  type Logger,
+  ok,
+  Presence,
+} from "@tandem/server";
+
+const quiet = (): void => {};
+/** Tests check behaviour, not logs. */
+const silentLogger: Logger = {
+  debug: quiet,
+  info: quiet,
+  warn: quiet,
+  error: quiet,
+  child: () => silentLogger,
+};
+
+/** A real Tandem server whose `room:*` channel tracks each user, as an app would. */
+export interface PresenceServer {
+  url: string;
+  port: number;
+  /** How many joins the server accepted, by topic. */
+  joins: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on `port` (0 for any). Users connect with a `user` param. Joining
+ * `room:closed` is refused; `typing` marks the caller typing for `typingMs`; `shout`
+ * broadcasts its payload to the topic as `shout`.
+ */
+export async function startPresenceServer(port = 0, typingMs = 100): Promise<PresenceServer> {
+  const endpoint = new Endpoint({ logger: silentLogger });
+  const presence = new Presence(endpoint);
+  const joins = new Map<string, number>();
+  const room = defineChannel<{ user: string }>({
+    join(topic, _payload, socket) {
+      if (topic === "room:closed") return error({ reason: "closed" });
+      joins.set(topic, (joins.get(topic) ?? 0) + 1);
+      socket.send("after_join");
+      return ok({ topic });
+    },
+    async handleInfo(message, socket) {
+      if (message === "after_join") {
+        presence.track(socket, socket.assigns.user, { name: socket.assigns.user, typing: false });
+        await presence.pushState(socket);
+      }
+      return undefined;
+    },
+    handleIn(event, payload, socket) {
+      if (event === "typing") {
+        const r = presence.setTransient(
+          socket,
+          socket.assigns.user,
+          { typing: true },
+          { afterMs: typingMs, revert: { typing: false } },
+        );
+        return r.ok ? ok() : error({ reason: r.reason });
+      }
+      if (event === "shout") {
+        socket.broadcast("shout", isJsonObject(payload) ? payload : {});
+        return ok();
+      }
+      return error({ reason: "unknown" });
+    },
+  });
+  endpoint.socket(
+    "/socket",
+    defineSocket({
+      connect: (params) => (typeof params.user === "string" ? { user: params.user } : null),
+      channels: [channel("room:*", room)],
+    }),
+  );
+  const address: AddressInfo = await endpoint.listen(port);
+  return {
+    url: `ws://127.0.0.1:${address.port}/socket`,
+    port: address.port,
+    joins,
+    async close() {
+      await endpoint.close({ timeoutMs: 500 });
+      presence.close();
+    },
+  };
+}
