@@ -46,6 +46,9 @@ export function clusterFromEnv(
   }
   const adapter = new RedisAdapter({
     url,
+    // A node restarted during a Redis outage must still serve its own clients.
+    requireReady: false,
+    readyTimeoutMs: 3000,
     ...(env.NODE_NAME ? { nodeName: env.NODE_NAME } : {}),
     ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}),
     ...(logger ? { logger } : {}),

@@ -30,6 +30,13 @@ export interface RedisAdapterOptions {
   logger?: Logger;
   /** How long `start` waits for Redis before it rejects (ms). Default 10 000. */
   readyTimeoutMs?: number;
+  /**
+   * Whether `start` fails when Redis is not reachable within `readyTimeoutMs` (the
+   * default). With `false` it resolves anyway and keeps connecting in the background:
+   * the node serves its own clients and joins the cluster when Redis comes back, which
+   * is what a node restarted during a Redis outage wants.
+   */
+  requireReady?: boolean;
 }
 
 /** Message counts since the adapter was created, for metrics. */
@@ -88,6 +95,7 @@ export class RedisAdapter implements PubSubAdapter {
   readonly #subscriber: Redis;
   readonly #log: Logger;
   readonly #readyTimeoutMs: number;
+  readonly #requireReady: boolean;
   readonly #statusListeners = new Set<(status: RedisAdapterStatus) => void>();
   readonly #stats = { published: 0, received: 0, dropped: 0, invalid: 0 };
   #status: RedisAdapterStatus = "connecting";
@@ -107,6 +115,7 @@ export class RedisAdapter implements PubSubAdapter {
       direct: this.#directChannel(this.nodeName),
     };
     this.#readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    this.#requireReady = options.requireReady ?? true;
     this.#log = (options.logger ?? defaultLogger()).child({
       component: "redis-adapter",
       node: this.nodeName,
@@ -173,9 +182,10 @@ export class RedisAdapter implements PubSubAdapter {
   }
 
   /**
-   * Connects both connections and subscribes. Resolves once messages flow; rejects
-   * (and closes the adapter) if that takes longer than `readyTimeoutMs`, so a node does
-   * not start serving while it cannot see the rest of the cluster.
+   * Connects both connections and subscribes. Resolves once messages flow; if that
+   * takes longer than `readyTimeoutMs` it rejects (and closes the adapter), so a node
+   * does not start serving while it cannot see the rest of the cluster, unless
+   * `requireReady` is false.
    */
   async start(receive: (message: BusMessage) => void): Promise<void> {
     if (this.#receive || this.#closed) throw new Error("RedisAdapter starts once, before close");
@@ -187,6 +197,10 @@ export class RedisAdapter implements PubSubAdapter {
     try {
       await this.#whenReady();
     } catch (err) {
+      if (!this.#requireReady) {
+        this.#log.warn({ err }, "Redis unreachable: serving local clients until it returns");
+        return;
+      }
       await this.close();
       throw err;
     }

@@ -117,3 +117,32 @@ it("closes cleanly while Redis is down", async () => {
   expect(Date.now() - started).toBeLessThan(500);
   expect(a.adapter.status).toBe("down");
 });
+
+it("with requireReady false, starts while Redis is down and joins the cluster when it returns", async () => {
+  const prefix = uniquePrefix("late");
+  const a = await startNode("a", prefix);
+  await redis.kill();
+  const { logger, entries } = recordingLogger();
+  const adapter = new RedisAdapter({
+    url: redis.url,
+    prefix,
+    nodeName: "b",
+    logger,
+    readyTimeoutMs: 200,
+    requireReady: false,
+  });
+  const b: Node = { adapter, pubsub: new PubSub({ adapter }), logs: entries, statuses: [] };
+  nodes.push(b);
+  await b.pubsub.start();
+  expect(adapter.status).not.toBe("ready");
+  expect(entries.some((e) => e.msg?.includes("serving local clients"))).toBe(true);
+
+  await redis.restart();
+  await eventually(() => adapter.status === "ready" && a.adapter.status === "ready", 10_000);
+  const onB = new Collector();
+  b.pubsub.subscribe("room:1", onB);
+  await eventually(() => {
+    a.pubsub.broadcast("room:1", "hello", { n: 1 });
+    return onB.received.length > 0;
+  }, 10_000);
+});
