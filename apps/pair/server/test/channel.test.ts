@@ -142,9 +142,11 @@ class Tab {
 }
 
 /** Opens a raw WebSocket and resolves with the HTTP status of a refused upgrade, or 101. */
-function handshakeStatus(query: string, protocols: string[]): Promise<number> {
+function handshakeStatus(query: string, protocols: string[], origin?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${socketUrl()}/websocket?vsn=2.0.0${query}`, protocols);
+    const ws = new WebSocket(`${socketUrl()}/websocket?vsn=2.0.0${query}`, protocols, {
+      ...(origin ? { origin } : {}),
+    });
     ws.on("open", () => {
       ws.close();
       resolve(101);
@@ -179,6 +181,21 @@ describe("socket authentication", () => {
 
     expect(await handshakeStatus("", ["phoenix", bearer(token)])).toBe(101);
     expect(await handshakeStatus(`&token=${encodeURIComponent(token)}`, ["phoenix"])).toBe(101);
+  });
+
+  it("accepts browsers from its own host or an allowed origin only", async () => {
+    const { token } = await signUp(t.server.url, "Ada");
+    const protocols = ["phoenix", bearer(token)];
+    expect(await handshakeStatus("", protocols, t.server.url)).toBe(101);
+    expect(await handshakeStatus("", protocols, "http://evil.example")).toBe(403);
+
+    await t.cleanup();
+    t = await startTestServer({ allowedOrigins: ["http://localhost:5173"] });
+    const other = await signUp(t.server.url, "Ada");
+    const allowed = ["phoenix", bearer(other.token)];
+    expect(await handshakeStatus("", allowed, "http://localhost:5173")).toBe(101);
+    expect(await handshakeStatus("", allowed, t.server.url)).toBe(101);
+    expect(await handshakeStatus("", allowed, "http://evil.example")).toBe(403);
   });
 
   it("never opens a client socket with a bad token", async () => {
