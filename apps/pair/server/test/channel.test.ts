@@ -1,11 +1,14 @@
 import { type Channel, Presence, Socket } from "@tandem/client";
+import { PubSub } from "@tandem/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
+import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts } from "./databases.js";
 import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
+import { silentLogger } from "./support.js";
 
 const SECRET = "channel-test-secret-long-enough-for-hmac-signing";
 
@@ -25,8 +28,8 @@ function socketUrl(): string {
 }
 
 /** A connected client socket authenticated with `token` (in the subprotocol header). */
-function connect(token: string): Socket {
-  const socket = new Socket(socketUrl(), {
+function connect(token: string, url = socketUrl()): Socket {
+  const socket = new Socket(url, {
     transport: WebSocket,
     authToken: token,
     timeout: 5000,
@@ -98,8 +101,8 @@ class Tab {
   readonly received: string[] = [];
   readonly replies: Promise<JoinReply>[] = [];
 
-  constructor(token: string, challengeId: number) {
-    const socket = connect(token);
+  constructor(token: string, challengeId: number, url?: string) {
+    const socket = connect(token, url);
     this.channel = socket.channel(`challenges:${challengeId}`);
     this.presence = new Presence(this.channel);
     this.channel.on<ArrayBuffer>("doc:sync", (payload) => {
@@ -411,5 +414,35 @@ describe("challenge channel", () => {
     expect(t.server.rooms.size).toBe(1);
     a.channel.leave();
     await waitFor(() => t.server.rooms.size === 0, "room unloaded");
+  });
+
+  it("keeps each node's room current with edits made through another node", async () => {
+    // Two servers over the same data and one PubSub: a cluster in one process.
+    const pubsub = new PubSub();
+    await t.cleanup();
+    t = await startTestServer({ secretKeyBase: SECRET, pubsub });
+    const second = await createPairServer({
+      dataDir: t.dataDir,
+      secretKeyBase: SECRET,
+      logger: silentLogger,
+      pubsub,
+    });
+    try {
+      const secondUrl = `${second.url.replace("http", "ws")}/socket`;
+      const ada = await signUp(t.server.url, "Ada");
+      const bob = await signUp(second.url, "Bob");
+      const a = new Tab(ada.token, 1);
+      const b = new Tab(bob.token, 1, secondUrl);
+      await Promise.all([a.open(), b.open()]);
+      a.edit((text) => text.insert(0, "// from node one\n"));
+      await waitFor(() => b.text === a.text, "relay across nodes");
+
+      const late = new Tab((await signUp(second.url, "Late")).token, 1, secondUrl);
+      await late.open();
+      expect(late.text).toBe(a.text);
+    } finally {
+      for (const socket of sockets.splice(0)) socket.disconnect();
+      await second.close();
+    }
   });
 });
