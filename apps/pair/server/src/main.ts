@@ -15,6 +15,10 @@ const server = await createPairServer({
   allowedOrigins: config.allowedOrigins,
   pubsub: await createPubSub(process.env),
   logger,
+}).catch((err: unknown) => {
+  // A port in use or an unreachable database: say so in one log line, not a stack dump.
+  logger.fatal({ err }, "could not start");
+  process.exit(1);
 });
 logger.info(
   { database: config.databaseUrl ? "postgres" : "sqlite", dataDir: config.dataDir },

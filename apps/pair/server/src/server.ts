@@ -7,7 +7,7 @@ import {
   type Logger,
   type OriginCheck,
   Presence,
-  type PubSub,
+  PubSub,
 } from "@tandem/server";
 import { authenticate } from "./accounts/authenticate.js";
 import { loadSecretKeyBase } from "./accounts/secret.js";
@@ -66,8 +66,17 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
   const tokens = new TokenSigner(secret);
   const database = await openDatabase(options);
   const { db } = database;
+  const pubsub = options.pubsub ?? new PubSub();
   const rooms = new Rooms(new DocumentStore(db), {
     logger,
+    follow: (challengeId, apply) =>
+      pubsub.subscribe(`challenges:${challengeId}`, {
+        deliver(broadcast) {
+          if (broadcast.event === "doc:update" && broadcast.payload instanceof Uint8Array) {
+            apply(broadcast.payload);
+          }
+        },
+      }),
     ...(options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter }),
   });
 
@@ -97,7 +106,7 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
     server: httpServer,
     logger,
     checkOrigin: originCheck(options.allowedOrigins ?? []),
-    ...(options.pubsub ? { pubsub: options.pubsub } : {}),
+    pubsub,
   });
   const presence = new Presence(endpoint);
   endpoint.socket(
@@ -157,7 +166,7 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
         await httpClosed;
         await rooms.drain();
         presence.close();
-        await endpoint.pubsub.close();
+        await pubsub.close();
         await db.destroy();
       })();
       return closing;

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenSigner } from "../src/accounts/token.js";
+import { postgresBackend } from "./databases.js";
 import { APP_JS, INDEX_HTML, signUp, startTestServer, type TestServer } from "./server-fixture.js";
 
 let t: TestServer;
@@ -221,5 +222,33 @@ describe("web app and health", () => {
     // Encoded separators survive URL parsing and must be caught by the server itself.
     expect((await rawGet("/..%2fsecret.txt")).status).toBe(400);
     expect((await rawGet("/assets%2f..%2f..%2fsecret.txt")).status).toBe(400);
+  });
+});
+
+describe("on PostgreSQL", () => {
+  it("runs the same server against DATABASE_URL", async () => {
+    const storage = await postgresBackend.create();
+    const pg = await startTestServer({ databaseUrl: storage.databaseUrl });
+    try {
+      const pgBase = pg.server.url;
+      expect(pg.server.database.dialect).toBe("postgres");
+      const { token, user } = await signUp(pgBase, "Pat", "pat@example.com");
+      const me = await fetch(`${pgBase}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await me.json()).toEqual({ user });
+      const dup = await fetch(`${pgBase}/api/users`, {
+        method: "POST",
+        body: JSON.stringify({
+          first_name: "P",
+          email: "PAT@example.com",
+          password: "password123",
+        }),
+      });
+      expect(dup.status).toBe(409);
+      const { challenges } = await (await fetch(`${pgBase}/api/challenges`)).json();
+      expect(challenges.length).toBeGreaterThanOrEqual(6);
+    } finally {
+      await pg.cleanup();
+      await storage.cleanup();
+    }
   });
 });

@@ -5,10 +5,24 @@ import type { DocumentStore } from "./store.js";
 /** The name of the shared text in every challenge document. */
 export const SOLUTION_TEXT = "solution";
 
+/**
+ * Subscribes an open room to the updates other nodes of a cluster store and relay;
+ * returns the function that unsubscribes.
+ */
+export type FollowUpdates = (
+  challengeId: number,
+  apply: (update: Uint8Array) => void,
+) => () => void;
+
 /** Options of {@link Rooms}. */
 export interface RoomsOptions {
   /** Compact a room's stored updates into its snapshot after this many. Default 200. */
   compactAfter?: number;
+  /**
+   * Keeps each open room's document current with edits made through other nodes (which
+   * stored them already), so that a joiner here is not handed a stale `doc:sync`.
+   */
+  follow?: FollowUpdates;
   logger: Logger;
 }
 
@@ -65,6 +79,7 @@ export class Room {
 
 interface Entry {
   refs: number;
+  readonly unfollow: (() => void) | undefined;
   readonly ready: Promise<Room>;
   appended: number;
   compacting: boolean;
@@ -78,6 +93,7 @@ interface Entry {
 export class Rooms {
   readonly #store: DocumentStore;
   readonly #compactAfter: number;
+  readonly #follow: FollowUpdates | undefined;
   readonly #logger: Logger;
   readonly #entries = new Map<number, Entry>();
   readonly #background = new Set<Promise<void>>();
@@ -85,6 +101,7 @@ export class Rooms {
   constructor(store: DocumentStore, options: RoomsOptions) {
     this.#store = store;
     this.#compactAfter = options.compactAfter ?? 200;
+    this.#follow = options.follow;
     this.#logger = options.logger;
   }
 
@@ -103,15 +120,32 @@ export class Rooms {
       existing.refs += 1;
       return existing.ready;
     }
+    // Follow other nodes' updates from before the load, buffering them until the doc
+    // exists, so none slips between the database read and the subscription.
+    let doc: Y.Doc | undefined;
+    const early: Uint8Array[] = [];
+    const unfollow = this.#follow?.(challengeId, (update) => {
+      if (doc) Y.applyUpdate(doc, update);
+      else early.push(update);
+    });
     const entry: Entry = {
       refs: 1,
       appended: 0,
       compacting: false,
-      ready: this.#load(challengeId, starterCode, () => this.#appended(challengeId, entry)),
+      unfollow,
+      ready: this.#load(challengeId, starterCode, () => this.#appended(challengeId, entry)).then(
+        (room) => {
+          doc = room.doc;
+          // Applying an update the doc already has is a no-op: overlap with the load is fine.
+          for (const update of early.splice(0)) Y.applyUpdate(doc, update);
+          return room;
+        },
+      ),
     };
     this.#entries.set(challengeId, entry);
     entry.ready.catch(() => {
       // A failed load must not stick: the next join tries again.
+      unfollow?.();
       if (this.#entries.get(challengeId) === entry) this.#entries.delete(challengeId);
     });
     return entry.ready;
@@ -124,6 +158,7 @@ export class Rooms {
     entry.refs -= 1;
     if (entry.refs > 0) return;
     this.#entries.delete(room.challengeId);
+    entry.unfollow?.();
     room.doc.destroy();
     if (entry.appended > 0) this.#compact(room.challengeId);
   }

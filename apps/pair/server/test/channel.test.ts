@@ -1,0 +1,448 @@
+import { type Channel, Presence, Socket } from "@tandem/client";
+import { PubSub } from "@tandem/server";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import * as Y from "yjs";
+import { TokenSigner } from "../src/accounts/token.js";
+import { SOLUTION_TEXT } from "../src/docs/documents.js";
+import { createPairServer } from "../src/index.js";
+import { allowInserts, failInserts } from "./databases.js";
+import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
+import { silentLogger } from "./support.js";
+
+const SECRET = "channel-test-secret-long-enough-for-hmac-signing";
+
+let t: TestServer;
+const sockets: Socket[] = [];
+
+beforeEach(async () => {
+  t = await startTestServer({ secretKeyBase: SECRET });
+});
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.disconnect();
+  await t.cleanup();
+});
+
+function socketUrl(): string {
+  return `${t.server.url.replace("http", "ws")}/socket`;
+}
+
+/** A connected client socket authenticated with `token` (in the subprotocol header). */
+function connect(token: string, url = socketUrl()): Socket {
+  const socket = new Socket(url, {
+    transport: WebSocket,
+    authToken: token,
+    timeout: 5000,
+    reconnectAfterMs: () => 50,
+    rejoinAfterMs: () => 50,
+  });
+  sockets.push(socket);
+  socket.connect();
+  return socket;
+}
+
+interface JoinReply {
+  status: "ok" | "error" | "timeout";
+  response: Record<string, unknown>;
+}
+
+function join(channel: Channel): Promise<JoinReply> {
+  return new Promise((resolve) => {
+    channel
+      .join()
+      .receive("ok", (response) =>
+        resolve({ status: "ok", response: response as Record<string, unknown> }),
+      )
+      .receive("error", (response) =>
+        resolve({ status: "error", response: response as Record<string, unknown> }),
+      )
+      .receive("timeout", () => resolve({ status: "timeout", response: {} }));
+  });
+}
+
+function pushReply(
+  channel: Channel,
+  event: string,
+  payload: object | ArrayBuffer,
+): Promise<JoinReply> {
+  return new Promise((resolve) => {
+    channel
+      .push(event, payload)
+      .receive("ok", (response) =>
+        resolve({ status: "ok", response: response as Record<string, unknown> }),
+      )
+      .receive("error", (response) =>
+        resolve({ status: "error", response: response as Record<string, unknown> }),
+      )
+      .receive("timeout", () => resolve({ status: "timeout", response: {} }));
+  });
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer;
+}
+
+type Meta = { first_name: string; user_id: number; typing: boolean };
+
+/** A browser tab in a challenge room: a socket, the channel, presence and a Y.Doc. */
+class Tab {
+  readonly channel: Channel;
+  readonly presence: Presence;
+  readonly doc = new Y.Doc();
+  synced = false;
+  readonly received: string[] = [];
+  readonly replies: Promise<JoinReply>[] = [];
+
+  constructor(token: string, challengeId: number, url?: string) {
+    const socket = connect(token, url);
+    this.channel = socket.channel(`challenges:${challengeId}`);
+    this.presence = new Presence(this.channel);
+    this.channel.on<ArrayBuffer>("doc:sync", (payload) => {
+      this.received.push("doc:sync");
+      Y.applyUpdate(this.doc, new Uint8Array(payload), "server");
+      this.synced = true;
+    });
+    this.channel.on<ArrayBuffer>("doc:update", (payload) => {
+      this.received.push("doc:update");
+      Y.applyUpdate(this.doc, new Uint8Array(payload), "server");
+    });
+    this.doc.on("update", (update: Uint8Array, origin: unknown) => {
+      if (origin !== "server") {
+        this.replies.push(pushReply(this.channel, "doc:update", toArrayBuffer(update)));
+      }
+    });
+  }
+
+  async open(): Promise<JoinReply> {
+    const reply = await join(this.channel);
+    if (reply.status === "ok") await waitFor(() => this.synced, "doc:sync");
+    return reply;
+  }
+
+  get text(): string {
+    return this.doc.getText(SOLUTION_TEXT).toString();
+  }
+
+  edit(change: (text: Y.Text) => void): void {
+    change(this.doc.getText(SOLUTION_TEXT));
+  }
+
+  metas(): Record<string, Meta[]> {
+    const out: Record<string, Meta[]> = {};
+    this.presence.list((key, entry) => {
+      out[key] = entry.metas as unknown as Meta[];
+    });
+    return out;
+  }
+}
+
+/** Opens a raw WebSocket and resolves with the HTTP status of a refused upgrade, or 101. */
+function handshakeStatus(query: string, protocols: string[], origin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${socketUrl()}/websocket?vsn=2.0.0${query}`, protocols, {
+      ...(origin ? { origin } : {}),
+    });
+    ws.on("open", () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on("unexpected-response", (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.on("error", (err) => {
+      if (!err.message.includes("Unexpected server response")) reject(err);
+    });
+  });
+}
+
+const bearer = (token: string) => `base64url.bearer.phx.${btoa(token).replace(/=+$/, "")}`;
+
+describe("socket authentication", () => {
+  it("refuses a connection without a valid token with 403", async () => {
+    const { token } = await signUp(t.server.url, "Ada");
+    expect(await handshakeStatus("", ["phoenix"])).toBe(403);
+    expect(await handshakeStatus("", ["phoenix", bearer("not-a-token")])).toBe(403);
+    const forged = new TokenSigner("a-different-secret-that-is-long-enough").sign(1);
+    expect(await handshakeStatus("", ["phoenix", bearer(forged)])).toBe(403);
+    const expired = new TokenSigner(SECRET).sign(1, Date.now() - 15 * 86_400_000);
+    expect(await handshakeStatus("", ["phoenix", bearer(expired)])).toBe(403);
+    const otherAudience = new TokenSigner(SECRET, { audience: "other" }).sign(1);
+    expect(await handshakeStatus("", ["phoenix", bearer(otherAudience)])).toBe(403);
+    // A genuine token for a user that does not exist.
+    expect(await handshakeStatus("", ["phoenix", bearer(new TokenSigner(SECRET).sign(999))])).toBe(
+      403,
+    );
+
+    expect(await handshakeStatus("", ["phoenix", bearer(token)])).toBe(101);
+    expect(await handshakeStatus(`&token=${encodeURIComponent(token)}`, ["phoenix"])).toBe(101);
+  });
+
+  it("accepts browsers from its own host or an allowed origin only", async () => {
+    const { token } = await signUp(t.server.url, "Ada");
+    const protocols = ["phoenix", bearer(token)];
+    expect(await handshakeStatus("", protocols, t.server.url)).toBe(101);
+    expect(await handshakeStatus("", protocols, "http://evil.example")).toBe(403);
+
+    await t.cleanup();
+    t = await startTestServer({ allowedOrigins: ["http://localhost:5173"] });
+    const other = await signUp(t.server.url, "Ada");
+    const allowed = ["phoenix", bearer(other.token)];
+    expect(await handshakeStatus("", allowed, "http://localhost:5173")).toBe(101);
+    expect(await handshakeStatus("", allowed, t.server.url)).toBe(101);
+    expect(await handshakeStatus("", allowed, "http://evil.example")).toBe(403);
+  });
+
+  it("never opens a client socket with a bad token", async () => {
+    const socket = connect("bad");
+    let errors = 0;
+    socket.onError(() => {
+      errors += 1;
+    });
+    let opened = false;
+    socket.onOpen(() => {
+      opened = true;
+    });
+    await waitFor(() => errors >= 2, "connection errors");
+    expect(opened).toBe(false);
+  });
+
+  it("refuses joins once the token has expired, even on an open socket", async () => {
+    const { user } = await signUp(t.server.url, "Brief");
+    const shortLived = new TokenSigner(SECRET, { ttlSeconds: 1 }).sign(user.id);
+    const socket = connect(shortLived);
+    await waitFor(() => socket.isConnected(), "open");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const reply = await join(socket.channel("challenges:1"));
+    expect(reply).toEqual({ status: "error", response: { reason: "unauthorized" } });
+  });
+});
+
+describe("challenge channel", () => {
+  it("refuses unknown challenges with not found", async () => {
+    const { token } = await signUp(t.server.url, "Ada");
+    const socket = connect(token);
+    for (const topic of ["challenges:999999", "challenges:abc", "challenges:", "challenges:01"]) {
+      expect(await join(socket.channel(topic))).toEqual({
+        status: "error",
+        response: { reason: "not found" },
+      });
+    }
+  });
+
+  it("replies with the challenge, then pushes presence_state and doc:sync", async () => {
+    const { token, user } = await signUp(t.server.url, "Ada");
+    const tab = new Tab(token, 2);
+    const order: string[] = [];
+    tab.channel.on("presence_state", () => order.push("presence_state"));
+    tab.channel.on("doc:sync", () => order.push("doc:sync"));
+    const reply = await tab.open();
+    const expected = await (await fetch(`${t.server.url}/api/challenges/2`)).json();
+    expect(reply).toEqual({ status: "ok", response: { challenge: expected.challenge } });
+    expect(order).toEqual(["presence_state", "doc:sync"]);
+    expect(tab.text).toBe(expected.challenge.starter_code);
+    expect(tab.metas()).toEqual({
+      [String(user.id)]: [
+        { first_name: "Ada", user_id: user.id, typing: false, phx_ref: expect.any(String) },
+      ],
+    });
+  });
+
+  it("lists a user once with one meta per tab, and drops a tab that leaves", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const tab1 = new Tab(ada.token, 1);
+    const tab2 = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    await Promise.all([tab1.open(), tab2.open(), bobTab.open()]);
+    const adaKey = String(ada.user.id);
+    await waitFor(() => bobTab.metas()[adaKey]?.length === 2, "two metas for Ada");
+    const metas = bobTab.metas();
+    expect(Object.keys(metas).sort()).toEqual([adaKey, String(bob.user.id)].sort());
+    expect(metas[adaKey]?.map((m) => m.first_name)).toEqual(["Ada", "Ada"]);
+
+    tab2.channel.leave();
+    await waitFor(() => bobTab.metas()[adaKey]?.length === 1, "one meta after a tab leaves");
+    sockets[0]?.disconnect();
+    await waitFor(() => bobTab.metas()[adaKey] === undefined, "Ada gone after disconnect");
+  });
+
+  it("marks a typing user and reverts after the quiet period", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    await Promise.all([adaTab.open(), bobTab.open()]);
+    const key = String(ada.user.id);
+    await waitFor(() => bobTab.metas()[key] !== undefined, "Ada present");
+
+    expect(await pushReply(adaTab.channel, "typing", {})).toEqual({ status: "ok", response: {} });
+    await waitFor(() => bobTab.metas()[key]?.[0]?.typing === true, "typing true");
+    const startedAt = Date.now();
+    await waitFor(() => bobTab.metas()[key]?.[0]?.typing === false, "typing false", 2000);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(50);
+    expect(bobTab.metas()[key]).toHaveLength(1);
+  });
+
+  it("converges concurrent edits from two clients, keeping every keystroke", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 3);
+    const b = new Tab(bob.token, 3);
+    await Promise.all([a.open(), b.open()]);
+    const starter = a.text;
+    expect(b.text).toBe(starter);
+
+    // Interleaved, unacknowledged edits at the same places, as two people typing at once.
+    for (let i = 0; i < 20; i++) {
+      a.edit((text) => text.insert(0, `a${i};`));
+      b.edit((text) => text.insert(0, `b${i};`));
+      a.edit((text) => text.insert(text.length, `A${i}`));
+      b.edit((text) => text.insert(text.length, `B${i}`));
+    }
+    await waitFor(() => a.replies.length === 40 && b.replies.length === 40, "every edit pushed");
+    const replies = await Promise.all([...a.replies, ...b.replies]);
+    expect(replies.every((r) => r.status === "ok")).toBe(true);
+    await waitFor(() => a.text === b.text && a.text.length > starter.length + 200, "convergence");
+    for (let i = 0; i < 20; i++) {
+      for (const piece of [`a${i};`, `b${i};`, `A${i}`, `B${i}`]) expect(a.text).toContain(piece);
+    }
+    expect(a.text).toContain(starter);
+    const room = await t.server.rooms.acquire(3, "unused");
+    expect(room.text()).toBe(a.text);
+    t.server.rooms.release(room);
+  });
+
+  it("gives a late joiner the current document, and keeps it across a restart", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 4);
+    await a.open();
+    a.edit((text) => text.insert(0, "// Ada was here\n"));
+    await waitFor(() => a.replies.length === 1, "push");
+    expect((await a.replies[0])?.status).toBe("ok");
+
+    const late = new Tab((await signUp(t.server.url, "Late")).token, 4);
+    await late.open();
+    expect(late.text).toBe(a.text);
+    expect(late.text.startsWith("// Ada was here\n")).toBe(true);
+    const before = late.text;
+
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await t.server.close();
+    const restarted = await t.restart();
+    // Tabs connect to t.server, which is now the restarted server.
+    const again = new Tab((await signUp(restarted.url, "Again")).token, 4);
+    await again.open();
+    expect(again.text).toBe(before);
+  });
+
+  it("replies save failed and relays nothing when the update cannot be stored", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 5);
+    const b = new Tab(bob.token, 5);
+    await Promise.all([a.open(), b.open()]);
+    a.edit((text) => text.insert(0, "saved;"));
+    await waitFor(() => b.text.startsWith("saved;"), "first edit relayed");
+
+    const { db, dialect } = t.server.database;
+    await failInserts(db, dialect, "challenge_document_updates");
+    a.edit((text) => text.insert(0, "lost?"));
+    await waitFor(() => a.replies.length === 2, "second push");
+    expect(await a.replies[1]).toEqual({ status: "error", response: { reason: "save failed" } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(b.text.startsWith("saved;")).toBe(true);
+    expect(b.text).not.toContain("lost?");
+    expect(b.received.filter((e) => e === "doc:update")).toHaveLength(1);
+
+    // What was saved is still there, and the client's resend succeeds once storage is back.
+    await allowInserts(db, dialect, "challenge_document_updates");
+    const resend = await pushReply(
+      a.channel,
+      "doc:update",
+      toArrayBuffer(Y.encodeStateAsUpdate(a.doc)),
+    );
+    expect(resend.status).toBe("ok");
+    await waitFor(() => b.text === a.text, "resend relayed");
+    expect(b.text.startsWith("lost?saved;")).toBe(true);
+  });
+
+  it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    const seen: number[][] = [];
+    b.channel.on<ArrayBuffer>("awareness", (payload) => seen.push([...new Uint8Array(payload)]));
+    const mine: number[][] = [];
+    a.channel.on<ArrayBuffer>("awareness", (payload) => mine.push([...new Uint8Array(payload)]));
+    expect(
+      (await pushReply(a.channel, "awareness", toArrayBuffer(new Uint8Array([1, 2, 3])))).status,
+    ).toBe("ok");
+    await waitFor(() => seen.length === 1, "awareness relayed");
+    expect(seen).toEqual([[1, 2, 3]]);
+    expect(mine).toEqual([]);
+    expect(await pushReply(a.channel, "doc:update", { text: "hi" })).toEqual({
+      status: "error",
+      response: { reason: "binary payload expected" },
+    });
+    expect(
+      await pushReply(a.channel, "doc:update", toArrayBuffer(new TextEncoder().encode("junk!"))),
+    ).toEqual({
+      status: "error",
+      response: { reason: "invalid update" },
+    });
+    expect(await pushReply(a.channel, "nonsense", {})).toEqual({
+      status: "error",
+      response: { reason: "unknown event" },
+    });
+  });
+
+  it("unloads a room's document when the last person leaves", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 1);
+    await a.open();
+    expect(t.server.rooms.size).toBe(1);
+    a.channel.leave();
+    await waitFor(() => t.server.rooms.size === 0, "room unloaded");
+  });
+
+  it("keeps each node's room current with edits made through another node", async () => {
+    // Two servers over the same data and one PubSub: a cluster in one process.
+    const pubsub = new PubSub();
+    await t.cleanup();
+    t = await startTestServer({ secretKeyBase: SECRET, pubsub });
+    const second = await createPairServer({
+      dataDir: t.dataDir,
+      secretKeyBase: SECRET,
+      logger: silentLogger,
+      pubsub,
+    });
+    try {
+      const secondUrl = `${second.url.replace("http", "ws")}/socket`;
+      const ada = await signUp(t.server.url, "Ada");
+      const bob = await signUp(second.url, "Bob");
+      const a = new Tab(ada.token, 1);
+      const b = new Tab(bob.token, 1, secondUrl);
+      await Promise.all([a.open(), b.open()]);
+      a.edit((text) => text.insert(0, "// from node one\n"));
+      await waitFor(() => b.text === a.text, "relay across nodes");
+
+      const late = new Tab((await signUp(second.url, "Late")).token, 1, secondUrl);
+      await late.open();
+      expect(late.text).toBe(a.text);
+    } finally {
+      for (const socket of sockets.splice(0)) socket.disconnect();
+      await second.close();
+    }
+  });
+});
