@@ -6,5 +6,4 @@
  */
 
 export { loadConfig, type PairConfig } from "./config.js";
-export { createPubSub } from "./pubsub.js";
 export { createPairServer, type PairServer, type PairServerOptions } from "./server.js";

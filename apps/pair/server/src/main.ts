@@ -1,10 +1,11 @@
+import { clusterFromEnv } from "@tandem/redis";
 import { pino } from "pino";
 import { loadConfig } from "./config.js";
-import { createPubSub } from "./pubsub.js";
 import { createPairServer } from "./server.js";
 
 const config = loadConfig(process.env);
 const logger = pino({ name: "pair", level: config.logLevel });
+const { pubsub, replication } = clusterFromEnv(process.env, logger);
 
 const server = await createPairServer({
   port: config.port,
@@ -13,7 +14,8 @@ const server = await createPairServer({
   databaseUrl: config.databaseUrl,
   secretKeyBase: config.secretKeyBase,
   allowedOrigins: config.allowedOrigins,
-  pubsub: await createPubSub(process.env),
+  pubsub,
+  replication,
   logger,
 }).catch((err: unknown) => {
   // A port in use or an unreachable database: say so in one log line, not a stack dump.

@@ -8,6 +8,7 @@ import {
   type OriginCheck,
   Presence,
   PubSub,
+  type ReplicationTimings,
 } from "@tandem/server";
 import { authenticate } from "./accounts/authenticate.js";
 import { loadSecretKeyBase } from "./accounts/secret.js";
@@ -33,8 +34,10 @@ export interface PairServerOptions {
   /** Token secret; generated into `dataDir` when absent. */
   secretKeyBase?: string | undefined;
   logger: Logger;
-  /** Shared subscriptions, e.g. from `createPubSub` for a cluster. Default: local only. */
+  /** Shared subscriptions, e.g. from `clusterFromEnv` for a cluster. Default: local only. */
   pubsub?: PubSub;
+  /** Presence replication timings across the cluster. Default: Phoenix's. */
+  replication?: ReplicationTimings;
   /** The built web app. Default `apps/pair/web/dist`. */
   webDir?: string;
   /** Browser origins allowed to open the socket besides the server's own host. */
@@ -86,10 +89,8 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
   const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     let handled: Promise<void>;
-    if (url.pathname === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("ok");
-      return;
-    }
+    // /healthz, /readyz and /metrics come from the endpoint.
+    if (endpoint.handleHttp(req, res)) return;
     if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
       handled = api.handle(req, res, url, onError);
     } else {
@@ -108,7 +109,9 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
     checkOrigin: originCheck(options.allowedOrigins ?? []),
     pubsub,
   });
-  const presence = new Presence(endpoint);
+  const presence = new Presence(endpoint, {
+    ...(options.replication ? { replication: options.replication } : {}),
+  });
   endpoint.socket(
     "/socket",
     defineSocket<UserAssigns>({

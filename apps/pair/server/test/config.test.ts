@@ -1,8 +1,6 @@
 import { join } from "node:path";
-import { PubSub } from "@tandem/server";
 import { describe, expect, it } from "vitest";
 import { loadConfig, repoRoot } from "../src/config.js";
-import { createPubSub } from "../src/pubsub.js";
 
 describe("config", () => {
   it("has documented defaults", () => {
@@ -52,11 +50,5 @@ describe("config", () => {
     for (const PORT of ["abc", "-1", "70000", "1.5"]) {
       expect(() => loadConfig({ PORT })).toThrow(/PORT/);
     }
-  });
-
-  it("uses a local PubSub when REDIS_URL is unset", async () => {
-    const pubsub = await createPubSub({});
-    expect(pubsub).toBeInstanceOf(PubSub);
-    expect(pubsub.clustered).toBe(false);
   });
 });

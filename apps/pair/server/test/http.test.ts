@@ -184,10 +184,12 @@ describe("challenges over HTTP", () => {
 });
 
 describe("web app and health", () => {
-  it("answers /healthz", async () => {
+  it("answers /healthz, /readyz and /metrics", async () => {
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe("ok");
+    expect(await res.text()).toBe("ok\n");
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain("tandem_connections");
   });
 
   it("serves files with their content type and index.html for client routes", async () => {
