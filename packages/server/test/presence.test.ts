@@ -166,6 +166,19 @@ describe("Presence with the official phoenix client", () => {
     expect((await server.presence.get("room:1", "ada"))!.metas[0]!.status).toBe("2");
   });
 
+  it("cannot change another user's presence: identity comes from the socket", async () => {
+    server = await startPresenceServer();
+    const ada = join("ada");
+    const bob = join("bob");
+    await Promise.all([ada.joined, bob.joined]);
+    await converged(ada.presence, bob.presence);
+    await call(ada.channel, "status", { user: "bob", key: "bob", status: "hijacked" });
+    await converged(ada.presence, bob.presence);
+    const state = await server.presence.list("room:1");
+    expect(state.bob!.metas[0]!.status).toBe("online");
+    expect(state.ada!.metas[0]!.status).toBe("hijacked");
+  });
+
   it("refuses to track the same key twice from one channel", async () => {
     server = await startPresenceServer();
     const ada = join("ada");
