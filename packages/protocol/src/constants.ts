@@ -15,6 +15,8 @@ export const ChannelEvent = {
 export const PresenceEvent = {
   state: "presence_state",
   diff: "presence_diff",
+  /** Tandem's counts mode for large rooms: occupancy instead of every change. */
+  summary: "presence_summary",
 } as const;
 
 /** The `vsn` query parameter the official client sends. */

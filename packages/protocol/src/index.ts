@@ -18,6 +18,7 @@ export type {
   PresenceMeta,
   PresenceRefs,
   PresenceState,
+  PresenceSummary,
 } from "./presence.js";
 export type { Frame, Serializer } from "./serializer.js";
 export { v1JsonSerializer } from "./v1-json-serializer.js";

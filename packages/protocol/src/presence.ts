@@ -23,3 +23,16 @@ export interface PresenceDiff<M extends JsonObject = JsonObject> {
   joins: PresenceState<M>;
   leaves: PresenceState<M>;
 }
+
+/**
+ * The `presence_summary` payload a large room sends instead of diffs: how many are
+ * present, and in full only the entries worth showing (for example who is typing).
+ */
+export interface PresenceSummary<M extends JsonObject = JsonObject> {
+  /** Distinct keys present. */
+  keys: number;
+  /** Entries (metas) present: one per tracking channel. */
+  entries: number;
+  /** The highlighted entries, grouped by key as in `presence_state`. */
+  highlighted: PresenceState<M>;
+}

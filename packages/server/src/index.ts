@@ -11,6 +11,7 @@ export { defaultLogger, type Logger } from "./logger.js";
 export { Metrics } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
 export type { CoalesceOptions } from "./presence/diff-coalescer.js";
+export type { LargeRoomOptions } from "./presence/large-rooms.js";
 export {
   Presence,
   type PresenceFetch,

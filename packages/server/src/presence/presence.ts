@@ -15,6 +15,7 @@ import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
 import { DiffBatch } from "./diff-batch.js";
 import { type CoalesceOptions, DiffCoalescer } from "./diff-coalescer.js";
 import { jsonEqual } from "./json-equal.js";
+import { type LargeRoomOptions, LargeRooms, summarize } from "./large-rooms.js";
 import { makePhxRef } from "./phx-ref.js";
 import { type RateLimit, RateLimiter } from "./rate-limit.js";
 
@@ -56,6 +57,8 @@ export interface PresenceOptions {
   rateLimit?: RateLimit | false;
   /** Largest meta accepted, in bytes of JSON. Default 4096. */
   maxMetaBytes?: number;
+  /** Counts mode for rooms past a size: summaries instead of diffs. Off by default. */
+  largeRooms?: LargeRoomOptions;
 }
 
 /** Why a presence call was refused. */
@@ -98,6 +101,7 @@ export class Presence {
   readonly #unlisten: () => void;
   readonly #ownsTracker: boolean;
   readonly #maxMetaBytes: number;
+  readonly #largeRooms: LargeRooms | null;
 
   constructor(host: PresenceHost, options: PresenceOptions = {}) {
     this.#ownsTracker = !options.tracker;
@@ -126,11 +130,22 @@ export class Presence {
             (topic) => this.#pubsub.subscriberCount(topic),
             (topic, diff) => this.#broadcast(topic, diff),
           );
+    const large = options.largeRooms;
+    this.#largeRooms = large
+      ? new LargeRooms(large, {
+          size: (topic) => this.tracker.state.topicSize(topic),
+          summary: (topic) =>
+            summarize(this.tracker.list(topic), large.highlight, large.maxHighlighted ?? 20),
+          state: (topic) => group(this.tracker.list(topic)),
+          emit: (topic, event, payload) => this.#pubsub.localBroadcast(topic, event, payload),
+        })
+      : null;
     this.#unlisten = this.tracker.onDiff((diffs) => {
       for (const [topic, changes] of diffs) {
         const joins = changes.joins.map(wire);
         const leaves = changes.leaves.map(wire);
         gauge?.inc(joins.length - leaves.length);
+        if (this.#largeRooms?.changed(topic)) continue;
         if (this.#coalescer) this.#coalescer.add(topic, joins, leaves);
         else this.#broadcast(topic, immediateDiff(joins, leaves));
       }
@@ -200,8 +215,20 @@ export class Presence {
 
   /** Pushes `presence_state` (the full list) to a client that just joined. */
   async pushState(socket: ChannelSocket): Promise<void> {
+    if (this.#largeRooms?.isLarge(socket.topic)) {
+      socket.push(
+        PresenceEvent.summary,
+        this.#largeRooms.summary(socket.topic) as unknown as JsonObject,
+      );
+      return;
+    }
     const state = await this.list(socket.topic);
     socket.push(PresenceEvent.state, state as JsonObject);
+  }
+
+  /** Whether a topic is in counts mode (see {@link LargeRoomOptions}). */
+  isLarge(topic: string): boolean {
+    return this.#largeRooms?.isLarge(topic) ?? false;
   }
 
   /** Sends pending diffs now and stops timers; for shutdown and tests. */
@@ -216,6 +243,7 @@ export class Presence {
   close(): void {
     this.#coalescer?.flushAll();
     this.#unlisten();
+    this.#largeRooms?.close();
     if (this.#ownsTracker) this.tracker.close();
     for (const timer of this.#transients.values()) clearTimeout(timer);
     this.#transients.clear();
