@@ -1,4 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { type Channel, Presence, Socket } from "@tandem/client";
+import { RedisAdapter } from "@tandem/redis";
 import { PubSub } from "@tandem/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -6,7 +8,7 @@ import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
-import { allowInserts, failInserts } from "./databases.js";
+import { allowInserts, failInserts, postgresBackend } from "./databases.js";
 import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
 import { silentLogger } from "./support.js";
 
@@ -445,4 +447,58 @@ describe("challenge channel", () => {
       await second.close();
     }
   });
+});
+
+describe("two Pair servers clustered over Redis and PostgreSQL", () => {
+  it("share presence, typing and the document", async () => {
+    const store = await postgresBackend.create();
+    const prefix = `pair-cluster-${randomBytes(4).toString("hex")}`;
+    const replication = { broadcastPeriodMs: 100, downPeriodMs: 1000, permdownPeriodMs: 10_000 };
+    const node = (name: string) =>
+      createPairServer({
+        dataDir: store.dataDir,
+        databaseUrl: store.databaseUrl,
+        secretKeyBase: SECRET,
+        logger: silentLogger,
+        typingQuietMs: 300,
+        pubsub: new PubSub({ adapter: new RedisAdapter({ prefix, nodeName: name }) }),
+        replication,
+      });
+    const one = await node("one");
+    const two = await node("two");
+    try {
+      const ada = await signUp(one.url, "Ada");
+      const bob = await signUp(two.url, "Bob");
+      const a = new Tab(ada.token, 1, `${one.url.replace("http", "ws")}/socket`);
+      const b = new Tab(bob.token, 1, `${two.url.replace("http", "ws")}/socket`);
+      await Promise.all([a.open(), b.open()]);
+      const names = (tab: Tab) =>
+        Object.values(tab.metas())
+          .map((metas) => metas[0]?.first_name)
+          .sort();
+      await waitFor(
+        () => names(a).join() === "Ada,Bob" && names(b).join() === "Ada,Bob",
+        "presence across nodes",
+      );
+
+      await pushReply(b.channel, "typing", {});
+      const bobTyping = () => a.metas()[String(bob.user.id)]?.[0]?.typing;
+      await waitFor(() => bobTyping() === true, "typing across nodes");
+      await waitFor(() => bobTyping() === false, "typing reverts across nodes");
+
+      a.edit((text) => text.insert(0, "// ada\n"));
+      b.edit((text) => text.insert(0, "// bob\n"));
+      await waitFor(
+        () => a.text === b.text && a.text.includes("// ada") && a.text.includes("// bob"),
+        "one text",
+      );
+
+      b.channel.leave();
+      await waitFor(() => names(a).join() === "Ada", "leave across nodes");
+    } finally {
+      for (const socket of sockets.splice(0)) socket.disconnect();
+      await Promise.all([one.close(), two.close()]);
+      await store.cleanup();
+    }
+  }, 30_000);
 });
