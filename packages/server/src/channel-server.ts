@@ -305,6 +305,14 @@ export class ChannelServer<A extends Assigns = Assigns> {
         channel.#requireJoined("push");
         channel.#writeMessage(event, payload);
       },
+      pushShared(message) {
+        if (message.topic !== channel.topic) {
+          throw new Error(`a message for "${message.topic}" cannot go out on "${channel.topic}"`);
+        }
+        if (channel.#state === "closed") return;
+        channel.#requireJoined("push");
+        host.write(message.frameFor(host.serializer));
+      },
       broadcast(event, payload) {
         channel.#requireJoined("broadcast");
         host.pubsub.broadcast(channel.topic, event, payload);

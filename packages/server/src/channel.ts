@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue, Payload } from "@tandem/protocol";
 import type { HandleInfoResult, HandleInResult, ReplyResult, StopReason } from "./results.js";
+import type { SharedMessage } from "./shared-message.js";
 
 /** Socket-wide data set by `connect`, copied into each channel at join. */
 export type Assigns = Record<string, unknown>;
@@ -42,6 +43,11 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   assign(values: Partial<A>): void;
   /** Sends an event to this client only. */
   push(event: string, payload: JsonObject | Uint8Array): void;
+  /**
+   * Sends a message shared with other clients of this topic, encoded once for all of
+   * them. Ignored once the channel has stopped.
+   */
+  pushShared(message: SharedMessage): void;
   /** Sends an event to every subscriber of the topic, this client included, on every node. */
   broadcast(event: string, payload: JsonObject | Uint8Array): void;
   /** Like `broadcast`, but not to this client. */

@@ -10,7 +10,6 @@ export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js
 export { defaultLogger, type Logger } from "./logger.js";
 export { Metrics } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
-export type { CoalesceOptions } from "./presence/diff-coalescer.js";
 export type { LargeRoomOptions } from "./presence/large-rooms.js";
 export {
   Presence,
@@ -22,6 +21,7 @@ export {
   type TransientOptions,
 } from "./presence/presence.js";
 export type { RateLimit } from "./presence/rate-limit.js";
+export type { CoalesceOptions } from "./presence/topic-cooldown.js";
 export { type Fastlane, PubSub, type PubSubOptions, type Subscriber } from "./pubsub.js";
 export type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
 export {
@@ -36,6 +36,7 @@ export {
   type StopResult,
   stop,
 } from "./results.js";
+export { SharedMessage } from "./shared-message.js";
 export {
   type ChannelRoute,
   type ConnectInfo,

@@ -262,6 +262,19 @@ describe("diff storms", () => {
     expect(large.diffs).toBeLessThan(300 * 25);
   }, 60_000);
 
+  it("shares one encoded presence_state among members who join together", async () => {
+    server = await startPresenceServer({ rateLimit: false });
+    const n = 60;
+    const { clients } = await storm(n);
+    const states = clients.map((c) => {
+      const frame = c.frames.find((f) => !Buffer.isBuffer(f) && f[3] === "presence_state");
+      return JSON.stringify(frame);
+    });
+    for (const c of clients) c.close();
+    // Same bytes for everyone served by one list: far fewer lists than members.
+    expect(new Set(states).size).toBeLessThanOrEqual(n / 2);
+  }, 60_000);
+
   it("sends one diff per change with coalescing off, as Phoenix does", async () => {
     server = await startPresenceServer({ rateLimit: false, coalesce: false });
     const { diffs, clients } = await storm(60);

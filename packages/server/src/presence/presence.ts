@@ -10,14 +10,15 @@ import type { ChannelSocket } from "../channel.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
+import { SharedMessage } from "../shared-message.js";
 import type { Entry } from "../tracker/state.js";
 import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
 import { DiffBatch } from "./diff-batch.js";
-import { type CoalesceOptions, DiffCoalescer } from "./diff-coalescer.js";
 import { jsonEqual } from "./json-equal.js";
 import { type LargeRoomOptions, LargeRooms, summarize } from "./large-rooms.js";
 import { makePhxRef } from "./phx-ref.js";
 import { type RateLimit, RateLimiter } from "./rate-limit.js";
+import { type CoalesceOptions, TopicCooldown } from "./topic-cooldown.js";
 
 /**
  * Enriches presences before they are listed or broadcast, e.g. with user records from a
@@ -92,7 +93,9 @@ export class Presence {
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
   readonly #fetch: PresenceFetch | undefined;
-  readonly #coalescer: DiffCoalescer | null;
+  readonly #coalescer: TopicCooldown<DiffBatch> | null;
+  // Members who just joined wait (at most one cooldown) for one shared presence_state.
+  readonly #stateWaiters: TopicCooldown<ChannelSocket[]> | null;
   readonly #limiter: RateLimiter | null;
   readonly #owners = new Set<string>();
   readonly #transients = new Map<string, ReturnType<typeof setTimeout>>();
@@ -122,14 +125,24 @@ export class Presence {
       options.rateLimit === false
         ? null
         : new RateLimiter(options.rateLimit ?? { limit: 30, intervalMs: 3000 });
-    this.#coalescer =
-      options.coalesce === false
-        ? null
-        : new DiffCoalescer(
-            options.coalesce ?? {},
-            (topic) => this.#pubsub.subscriberCount(topic),
-            (topic, diff) => this.#broadcast(topic, diff),
-          );
+    const subscribers = (topic: string) => this.#pubsub.subscriberCount(topic);
+    const pacing = options.coalesce === false ? null : (options.coalesce ?? {});
+    this.#coalescer = pacing
+      ? new TopicCooldown<DiffBatch>(pacing, subscribers, {
+          create: () => new DiffBatch(),
+          isEmpty: (batch) => batch.isEmpty,
+          emit: (topic, batch) => this.#broadcast(topic, batch.toDiff()),
+        })
+      : null;
+    // With an async fetch, lists go through it in order with the diffs: no sharing then.
+    this.#stateWaiters =
+      pacing && !this.#fetch
+        ? new TopicCooldown<ChannelSocket[]>(pacing, subscribers, {
+            create: () => [],
+            isEmpty: (waiters) => waiters.length === 0,
+            emit: (topic, waiters) => this.#sendState(topic, waiters),
+          })
+        : null;
     const large = options.largeRooms;
     this.#largeRooms = large
       ? new LargeRooms(large, {
@@ -146,8 +159,12 @@ export class Presence {
         const leaves = changes.leaves.map(wire);
         gauge?.inc(joins.length - leaves.length);
         if (this.#largeRooms?.changed(topic)) continue;
-        if (this.#coalescer) this.#coalescer.add(topic, joins, leaves);
-        else this.#broadcast(topic, immediateDiff(joins, leaves));
+        if (this.#coalescer) {
+          this.#coalescer.add(topic, (batch) => {
+            for (const [key, meta] of joins) batch.join(key, meta);
+            for (const [key, meta] of leaves) batch.leave(key, meta);
+          });
+        } else this.#broadcast(topic, immediateDiff(joins, leaves));
       }
     });
   }
@@ -213,7 +230,11 @@ export class Presence {
     return (await this.#fetched(topic, group(entries)))[key];
   }
 
-  /** Pushes `presence_state` (the full list) to a client that just joined. */
+  /**
+   * Pushes `presence_state` (the full list) to a client that just joined. Clients that
+   * join in the same cooldown share one list, encoded once: a crowd arriving together
+   * costs one list per cooldown instead of one per member.
+   */
   async pushState(socket: ChannelSocket): Promise<void> {
     if (this.#largeRooms?.isLarge(socket.topic)) {
       socket.push(
@@ -222,8 +243,21 @@ export class Presence {
       );
       return;
     }
+    if (this.#stateWaiters) {
+      this.#stateWaiters.add(socket.topic, (waiters) => waiters.push(socket));
+      return;
+    }
     const state = await this.list(socket.topic);
     socket.push(PresenceEvent.state, state as JsonObject);
+  }
+
+  #sendState(topic: string, waiters: readonly ChannelSocket[]): void {
+    const message = new SharedMessage(
+      topic,
+      PresenceEvent.state,
+      group(this.tracker.list(topic)) as JsonObject,
+    );
+    for (const socket of waiters) socket.pushShared(message);
   }
 
   /** Whether a topic is in counts mode (see {@link LargeRoomOptions}). */
@@ -234,6 +268,7 @@ export class Presence {
   /** Sends pending diffs now and stops timers; for shutdown and tests. */
   flush(): void {
     this.#coalescer?.flushAll();
+    this.#stateWaiters?.flushAll();
   }
 
   /**
@@ -242,6 +277,7 @@ export class Presence {
    */
   close(): void {
     this.#coalescer?.flushAll();
+    this.#stateWaiters?.flushAll();
     this.#unlisten();
     this.#largeRooms?.close();
     if (this.#ownsTracker) this.tracker.close();

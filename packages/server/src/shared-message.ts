@@ -1,0 +1,30 @@
+import type { Frame, JsonObject, Serializer } from "@tandem/protocol";
+
+/**
+ * One message for many clients of a topic, such as a presence list for everyone who
+ * just joined: encoded once per wire format instead of once per client. It travels as a
+ * broadcast frame (no join_ref), which every incarnation of the channel accepts.
+ */
+export class SharedMessage {
+  readonly #frames = new Map<Serializer, Frame>();
+
+  constructor(
+    readonly topic: string,
+    readonly event: string,
+    readonly payload: JsonObject | Uint8Array,
+  ) {}
+
+  /** The frame for one wire format, encoded on first use. */
+  frameFor(serializer: Serializer): Frame {
+    let frame = this.#frames.get(serializer);
+    if (frame === undefined) {
+      frame = serializer.encodeBroadcast({
+        topic: this.topic,
+        event: this.event,
+        payload: this.payload,
+      });
+      this.#frames.set(serializer, frame);
+    }
+    return frame;
+  }
+}
