@@ -1,4 +1,5 @@
 import {
+  type Broadcast,
   ChannelEvent,
   type Frame,
   type JsonObject,
@@ -13,9 +14,10 @@ import type {
   ChannelSocket,
   SocketRef,
 } from "./channel.js";
+import { BoundChannelSocket } from "./channel-socket.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { PubSub, Subscriber } from "./pubsub.js";
+import type { Fastlane, PubSub, Subscriber } from "./pubsub.js";
 import {
   error,
   type HandleInfoResult,
@@ -25,6 +27,7 @@ import {
   type ReplyResult,
   type StopReason,
 } from "./results.js";
+import type { SharedMessage } from "./shared-message.js";
 
 /** What a channel needs from the connection that carries it. */
 export interface ChannelHost {
@@ -36,6 +39,8 @@ export interface ChannelHost {
   readonly metrics: Metrics;
   write(frame: Frame): void;
   channelExited(channel: ChannelServer): void;
+  /** The fastlane shared by this connection's channels of one definition. */
+  fastlaneFor(definition: ChannelDefinition<never>): Fastlane;
 }
 
 type ChannelState = "joining" | "joined" | "closed";
@@ -48,7 +53,7 @@ let ownerSequence = 0;
  * process. Its callbacks run one at a time from a mailbox; an exception in any of them
  * ends this channel with `phx_error` and nothing else.
  */
-export class ChannelServer<A extends Assigns = Assigns> {
+export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
   readonly topic: string;
   readonly joinRef: string;
   readonly socket: ChannelSocket<A>;
@@ -60,10 +65,12 @@ export class ChannelServer<A extends Assigns = Assigns> {
   readonly #mailbox: Task[] = [];
   // The mailbox stays paused until the join reply is on the wire.
   #draining = true;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  // Allocated on first use: most channels never set a timer.
+  #timers: Set<ReturnType<typeof setTimeout>> | undefined;
   readonly #subscriptions = new Map<string, () => void>();
   readonly #exitCallbacks: ((reason: StopReason) => void)[] = [];
-  readonly #topicSubscriber: Subscriber;
+  /** Broadcasts of this topic go straight to the connection, one encode for all. */
+  readonly fastlane: Fastlane;
 
   constructor(
     definition: ChannelDefinition<A>,
@@ -77,15 +84,13 @@ export class ChannelServer<A extends Assigns = Assigns> {
     this.topic = topic;
     this.joinRef = joinRef;
     this.#assigns = { ...assigns };
-    this.socket = this.#makeSocket(`${++ownerSequence}`);
-    this.#topicSubscriber = {
-      fastlane: {
-        serializer: host.serializer,
-        intercept: new Set(definition.intercept ?? []),
-        write: (frame) => host.write(frame),
-      },
-      deliver: (b) => this.#enqueue(() => this.#handleOut(b.event, b.payload)),
-    };
+    this.socket = new BoundChannelSocket(this, `${++ownerSequence}`, host);
+    this.fastlane = host.fastlaneFor(definition);
+  }
+
+  /** An intercepted broadcast of this topic: through `handleOut`, in mailbox order. */
+  deliver(broadcast: Broadcast): void {
+    this.#enqueue(() => this.#handleOut(broadcast.event, broadcast.payload));
   }
 
   get state(): ChannelState {
@@ -113,10 +118,7 @@ export class ChannelServer<A extends Assigns = Assigns> {
     }
     this.#state = "joined";
     this.#host.metrics.channels.inc();
-    this.#subscriptions.set(
-      this.topic,
-      this.#host.pubsub.subscribe(this.topic, this.#topicSubscriber),
-    );
+    this.#subscriptions.set(this.topic, this.#host.pubsub.subscribe(this.topic, this));
     return result;
   }
 
@@ -220,8 +222,8 @@ export class ChannelServer<A extends Assigns = Assigns> {
     this.#state = "closed";
     if (wasJoined) this.#host.metrics.channels.dec();
     this.#mailbox.length = 0;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    for (const timer of this.#timers ?? []) clearTimeout(timer);
+    this.#timers = undefined;
     for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
     this.#subscriptions.clear();
     for (const callback of this.#exitCallbacks) {
@@ -283,87 +285,89 @@ export class ChannelServer<A extends Assigns = Assigns> {
     }
   }
 
-  #makeSocket(ownerId: string): ChannelSocket<A> {
-    const channel = this;
-    const host = this.#host;
-    return {
-      topic: this.topic,
-      joinRef: this.joinRef,
-      socketId: host.socketId,
-      connectionId: host.connectionId,
-      ownerId,
-      get ref() {
-        return channel.#currentRef;
-      },
-      get assigns() {
-        return channel.#assigns;
-      },
-      assign(values) {
-        channel.#assigns = { ...channel.#assigns, ...values };
-      },
-      push(event, payload) {
-        channel.#requireJoined("push");
-        channel.#writeMessage(event, payload);
-      },
-      pushShared(message) {
-        if (message.topic !== channel.topic) {
-          throw new Error(`a message for "${message.topic}" cannot go out on "${channel.topic}"`);
-        }
-        if (channel.#state === "closed") return;
-        channel.#requireJoined("push");
-        host.write(message.frameFor(host.serializer));
-      },
-      broadcast(event, payload) {
-        channel.#requireJoined("broadcast");
-        host.pubsub.broadcast(channel.topic, event, payload);
-      },
-      broadcastFrom(event, payload) {
-        channel.#requireJoined("broadcast");
-        host.pubsub.broadcast(channel.topic, event, payload, channel.#topicSubscriber);
-      },
-      send(message) {
-        channel.#enqueue(() => channel.#handleInfo(message));
-      },
-      sendAfter(ms, message) {
-        if (channel.#state === "closed") return () => {};
-        const timer = setTimeout(() => {
-          channel.#timers.delete(timer);
-          channel.#enqueue(() => channel.#handleInfo(message));
-        }, ms);
-        channel.#timers.add(timer);
-        return () => {
-          clearTimeout(timer);
-          channel.#timers.delete(timer);
-        };
-      },
-      subscribe(topic) {
-        if (channel.#state === "closed" || channel.#subscriptions.has(topic)) return;
-        const subscriber: Subscriber = {
-          deliver: (b) => {
-            const info: BroadcastInfo = { kind: "broadcast", ...b };
-            channel.#enqueue(() => channel.#handleInfo(info));
-          },
-        };
-        channel.#subscriptions.set(topic, host.pubsub.subscribe(topic, subscriber));
-      },
-      unsubscribe(topic) {
-        if (topic === channel.topic) return;
-        channel.#subscriptions.get(topic)?.();
-        channel.#subscriptions.delete(topic);
-      },
-      socketRef(): SocketRef {
-        if (channel.#currentRef === null) {
-          throw new Error("socketRef() is only available while handling a client event with a ref");
-        }
-        return { topic: channel.topic, joinRef: channel.joinRef, ref: channel.#currentRef };
-      },
-      replyTo(ref, result) {
-        if (channel.#state === "closed" || ref.joinRef !== channel.joinRef) return;
-        channel.#writeReply(ref.ref, result);
-      },
-      onExit(callback) {
-        channel.#exitCallbacks.push(callback);
+  // -- what the ChannelSocket handed to callbacks does --------------------------------------
+
+  /** The ref of the client message being handled, or null. */
+  get currentRef(): string | null {
+    return this.#currentRef;
+  }
+
+  get assigns(): A {
+    return this.#assigns;
+  }
+
+  assign(values: Partial<A>): void {
+    this.#assigns = { ...this.#assigns, ...values };
+  }
+
+  pushEvent(event: string, payload: JsonObject | Uint8Array): void {
+    this.#requireJoined("push");
+    this.#writeMessage(event, payload);
+  }
+
+  pushShared(message: SharedMessage): void {
+    if (message.topic !== this.topic) {
+      throw new Error(`a message for "${message.topic}" cannot go out on "${this.topic}"`);
+    }
+    if (this.#state === "closed") return;
+    this.#requireJoined("push");
+    this.#host.write(message.frameFor(this.#host.serializer));
+  }
+
+  broadcastEvent(event: string, payload: JsonObject | Uint8Array, skipSelf: boolean): void {
+    this.#requireJoined("broadcast");
+    this.#host.pubsub.broadcast(this.topic, event, payload, skipSelf ? this : undefined);
+  }
+
+  sendInfo(message: unknown): void {
+    this.#enqueue(() => this.#handleInfo(message));
+  }
+
+  sendInfoAfter(ms: number, message: unknown): () => void {
+    if (this.#state === "closed") return () => {};
+    this.#timers ??= new Set();
+    const timers = this.#timers;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      this.sendInfo(message);
+    }, ms);
+    timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      timers.delete(timer);
+    };
+  }
+
+  subscribeTopic(topic: string): void {
+    if (this.#state === "closed" || this.#subscriptions.has(topic)) return;
+    const subscriber: Subscriber = {
+      deliver: (b) => {
+        const info: BroadcastInfo = { kind: "broadcast", ...b };
+        this.#enqueue(() => this.#handleInfo(info));
       },
     };
+    this.#subscriptions.set(topic, this.#host.pubsub.subscribe(topic, subscriber));
+  }
+
+  unsubscribeTopic(topic: string): void {
+    if (topic === this.topic) return;
+    this.#subscriptions.get(topic)?.();
+    this.#subscriptions.delete(topic);
+  }
+
+  socketRef(): SocketRef {
+    if (this.#currentRef === null) {
+      throw new Error("socketRef() is only available while handling a client event with a ref");
+    }
+    return { topic: this.topic, joinRef: this.joinRef, ref: this.#currentRef };
+  }
+
+  replyTo(ref: SocketRef, result: ReplyResult): void {
+    if (this.#state === "closed" || ref.joinRef !== this.joinRef) return;
+    this.#writeReply(ref.ref, result);
+  }
+
+  onExit(callback: (reason: StopReason) => void): void {
+    this.#exitCallbacks.push(callback);
   }
 }

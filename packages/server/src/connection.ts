@@ -7,12 +7,12 @@ import {
   type Serializer,
 } from "@tandem/protocol";
 import { WebSocket } from "ws";
-import type { Assigns } from "./channel.js";
+import type { Assigns, ChannelDefinition } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
 import { exceedsDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { PubSub } from "./pubsub.js";
+import type { Fastlane, PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
 import type { SocketHandler } from "./socket-handler.js";
 import { type Rate, TokenBucket } from "./token-bucket.js";
@@ -56,6 +56,7 @@ export class Connection implements ChannelHost {
   readonly #assigns: Assigns;
   readonly #limits: ConnectionLimits;
   readonly #channels = new Map<string, ChannelServer>();
+  readonly #fastlanes = new Map<ChannelDefinition<never>, Fastlane>();
   // Joins wait for the join before them, and later messages wait for a pending join.
   #inbox: Promise<void> = Promise.resolve();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -64,7 +65,7 @@ export class Connection implements ChannelHost {
   readonly #messageBudget: TokenBucket;
   readonly #joinBudget: TokenBucket;
   // Each kind of refusal is logged once per connection, not once per offending frame.
-  readonly #loggedRefusals = new Set<string>();
+  #loggedRefusals: Set<string> | undefined;
 
   constructor(options: {
     ws: WebSocket;
@@ -125,6 +126,19 @@ export class Connection implements ChannelHost {
     this.#ws.send(frame);
     this.metrics.messagesOut.inc();
     this.metrics.bytesOut.inc(frameBytes(frame));
+  }
+
+  fastlaneFor(definition: ChannelDefinition<never>): Fastlane {
+    let lane = this.#fastlanes.get(definition);
+    if (!lane) {
+      lane = {
+        serializer: this.serializer,
+        intercept: interceptSet(definition),
+        write: (frame) => this.write(frame),
+      };
+      this.#fastlanes.set(definition, lane);
+    }
+    return lane;
   }
 
   channelExited(channel: ChannelServer): void {
@@ -192,6 +206,7 @@ export class Connection implements ChannelHost {
 
   #refuse(msg: Message, reason: string): void {
     this.metrics.rejected.inc({ reason });
+    this.#loggedRefusals ??= new Set();
     if (!this.#loggedRefusals.has(reason)) {
       this.#loggedRefusals.add(reason);
       this.logger.warn(
@@ -296,7 +311,11 @@ export class Connection implements ChannelHost {
   }
 
   #touch(): void {
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    // One timer per connection, pushed back on every frame rather than replaced.
+    if (this.#idleTimer) {
+      this.#idleTimer.refresh();
+      return;
+    }
     this.#idleTimer = setTimeout(() => {
       this.logger.info({}, "closing an idle connection");
       this.close(CloseCode.goingAway, "idle timeout");
@@ -313,6 +332,18 @@ export class Connection implements ChannelHost {
     this.#channels.clear();
     for (const channel of channels) channel.close(reason);
   }
+}
+
+// One intercept set per channel definition, shared by every connection.
+const intercepts = new WeakMap<ChannelDefinition<never>, ReadonlySet<string>>();
+
+function interceptSet(definition: ChannelDefinition<never>): ReadonlySet<string> {
+  let set = intercepts.get(definition);
+  if (!set) {
+    set = new Set(definition.intercept ?? []);
+    intercepts.set(definition, set);
+  }
+  return set;
 }
 
 // Fan-out writes one frame to many connections in a row: measure it once.

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { CloseCode, type JsonObject, serializerForVsn } from "@tandem/protocol";
-import { WebSocketServer } from "ws";
+import { CloseCode, type JsonObject, type Serializer, serializerForVsn } from "@tandem/protocol";
+import { type WebSocket, WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
 import { Connection, type ConnectionLimits } from "./connection.js";
@@ -248,21 +248,33 @@ export class Endpoint {
     if (!assigns) return refuse(socket, 403, "Forbidden");
     if (this.#draining) return refuse(socket, 503, "Service Unavailable");
 
-    this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new Connection({
-        ws,
-        serializer,
-        pubsub: this.pubsub,
-        handler: mount.handler,
-        assigns: assigns,
-        socketId,
-        limits: this.#limits,
-        logger: this.logger,
-        metrics: this.metrics,
-      });
-      this.#connections.add(connection);
-      ws.on("close", () => this.#connections.delete(connection));
+    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+      this.#accept(ws, serializer, mount.handler, assigns, socketId),
+    );
+  }
+
+  // Kept apart from #upgrade so that the connection's listeners do not hold on to the
+  // upgrade request's scope (URL, headers) for the connection's whole life.
+  #accept(
+    ws: WebSocket,
+    serializer: Serializer,
+    handler: SocketHandler<Assigns>,
+    assigns: Assigns,
+    socketId: string | null,
+  ): void {
+    const connection = new Connection({
+      ws,
+      serializer,
+      pubsub: this.pubsub,
+      handler,
+      assigns,
+      socketId,
+      limits: this.#limits,
+      logger: this.logger,
+      metrics: this.metrics,
     });
+    this.#connections.add(connection);
+    ws.on("close", () => this.#connections.delete(connection));
   }
 }
 

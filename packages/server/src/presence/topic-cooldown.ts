@@ -7,7 +7,7 @@
 export interface CoalesceOptions {
   /** Cooldown of a small room (ms). Default 10. */
   minIntervalMs?: number;
-  /** Extra cooldown per subscriber (ms). Default 0.05: 2 000 subscribers wait 110 ms. */
+  /** Extra cooldown per subscriber (ms). Default 0.02: 2 000 subscribers wait 50 ms. */
   perSubscriberMs?: number;
   /** Longest cooldown (ms). Default 1500, Phoenix's replication period. */
   maxIntervalMs?: number;
@@ -32,7 +32,7 @@ export class TopicCooldown<B> {
     kind: BatchKind<B>,
   ) {
     const min = options.minIntervalMs ?? 10;
-    const perSubscriber = options.perSubscriberMs ?? 0.05;
+    const perSubscriber = options.perSubscriberMs ?? 0.02;
     const max = options.maxIntervalMs ?? 1500;
     this.#interval = (topic) => Math.min(max, min + perSubscriber * subscribers(topic));
     this.#kind = kind;
