@@ -181,6 +181,7 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
   const start = now();
   let toggles = 0;
   const timers: ReturnType<typeof setTimeout>[] = [];
+  const stops: (() => void)[] = [];
   typers.forEach((typer, k) => {
     let value = false;
     const toggle = (): void => {
@@ -189,6 +190,11 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
       typer.typing(ROOM, value);
       toggles++;
     };
+    // End on "not typing", so that no server-side revert (Tandem's 3 s transient) fires
+    // after the run and gets matched to an old send.
+    stops.push(() => {
+      if (value) toggle();
+    });
     const offset = (k / typers.length) * o.intervalMs;
     timers.push(
       setTimeout(() => {
@@ -199,6 +205,7 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
   });
   await sleep(o.durationMs);
   for (const timer of timers) clearTimeout(timer);
+  for (const stop of stops) stop();
   // Let the last changes arrive (a coalesced diff may wait up to its cooldown).
   await sleep(2000);
   const durationS = (now() - start) / 1000;
