@@ -109,6 +109,8 @@ export interface Report<S extends Scenario> {
     loadavgAtStart: number[];
   };
   options: ScenarioOptions[S];
+  /** TANDEM_COALESCE when set: the Tandem target's coalescing cooldowns for this run. */
+  tandemCoalesce: string | null;
   runs: TargetRun<S>[];
   /** The issue's targets this run can judge. */
   checks: TargetCheck[];
@@ -140,6 +142,7 @@ export async function runScenario<S extends Scenario>(
       loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     },
     options,
+    tandemCoalesce: process.env.TANDEM_COALESCE ?? null,
     runs: [],
     checks: [],
     table: "",
@@ -148,14 +151,18 @@ export async function runScenario<S extends Scenario>(
   for (const target of targets) {
     process.stderr.write(`${scenario} / ${TARGET_LABELS[target]}\n`);
     const entry: TargetRun<S> = { target, label: TARGET_LABELS[target] };
-    const profileName = `${scenario}-${target}-${stamp}.cpuprofile`;
+    // One directory per server: the tsx loader thread writes its own profile next to
+    // the main thread's (the larger file).
+    const profileTarget = profileDir
+      ? join(profileDir, `${scenario}-${target}-${stamp}`)
+      : undefined;
     let server: Awaited<ReturnType<typeof startServer>> | undefined;
     try {
       server = await startServer(target, {
-        ...(profileDir ? { cpuProfileDir: profileDir, profileName } : {}),
+        ...(profileTarget ? { cpuProfileDir: profileTarget } : {}),
       });
       entry.result = await runLoadgen<ScenarioResults[S]>(
-        { scenario, target, url: server.url, options },
+        { scenario, target, url: server.url, options: perTarget(scenario, options, target) },
         loadgenTimeoutMs(scenario, options),
         scenario === "capacity" ? 8192 : 4096,
       );
@@ -165,7 +172,7 @@ export async function runScenario<S extends Scenario>(
     } finally {
       await server?.stop();
     }
-    if (profileDir) report.files.profiles.push(join(profileDir, profileName));
+    if (profileTarget) report.files.profiles.push(profileTarget);
     report.runs.push(entry);
     // Let the previous server's sockets drain out of TIME_WAIT pressure and the CPU calm.
     await new Promise((r) => setTimeout(r, 1000));
@@ -189,4 +196,17 @@ export async function runScenario<S extends Scenario>(
     process.stdout.write(`\nwrote ${report.files.json}\n      ${report.files.svg}\n`);
   }
   return report;
+}
+
+/** A heap snapshot path gets the target's name, so that targets do not overwrite each other. */
+function perTarget<S extends Scenario>(
+  scenario: S,
+  options: ScenarioOptions[S],
+  target: Target,
+): ScenarioOptions[S] {
+  if (scenario !== "capacity") return options;
+  const o = options as CapacityOptions;
+  if (!o.heapSnapshot) return options;
+  const file = o.heapSnapshot.replace(/(\.heapsnapshot)?$/, `-${target}.heapsnapshot`);
+  return { ...o, heapSnapshot: file } as ScenarioOptions[S];
 }

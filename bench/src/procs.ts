@@ -59,13 +59,12 @@ export interface ServerProcess {
 /** Starts a target's server and waits for its `listening <port>` line. */
 export async function startServer(
   target: Target,
-  options: { cpuProfileDir?: string; profileName?: string; verbose?: boolean } = {},
+  options: { cpuProfileDir?: string; verbose?: boolean } = {},
 ): Promise<ServerProcess> {
   const [file, args] = SERVER_FILES[target];
   const flags = ["--expose-gc"];
   if (options.cpuProfileDir) {
     flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
-    if (options.profileName) flags.push(`--cpu-prof-name=${options.profileName}`);
   }
   const child = spawnTs(file, args, flags);
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -7,7 +7,7 @@ export interface ServerStats {
   cpuUserUs: number;
   cpuSystemUs: number;
   rss: number;
-  /** Highest RSS sampled (every 50 ms) since the last `?reset`. */
+  /** Highest RSS sampled (every 250 ms) since the last `?reset`. */
   peakRss: number;
   /** The kernel's lifetime peak RSS of the process. */
   maxRss: number;
@@ -27,7 +27,7 @@ export function statsServer(connections: () => number): Server {
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 50);
+  }, 250);
   sampler.unref();
   return createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");

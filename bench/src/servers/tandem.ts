@@ -5,6 +5,7 @@
  */
 import { isJsonObject } from "@tandem/protocol";
 import {
+  type CoalesceOptions,
   channel,
   defineChannel,
   defineSocket,
@@ -35,7 +36,18 @@ const coalesce = !process.argv.includes("--no-coalesce");
 let endpoint: Endpoint | undefined;
 const server = statsServer(() => endpoint?.connectionCount ?? 0);
 endpoint = new Endpoint({ server, checkOrigin: false, logger: silent });
-const presence = new Presence(endpoint, coalesce ? {} : { coalesce: false });
+// TANDEM_COALESCE="minIntervalMs,perSubscriberMs,maxIntervalMs" tries other cooldowns.
+const tuning = process.env.TANDEM_COALESCE?.split(",").map(Number);
+const coalesceOptions: CoalesceOptions | undefined = tuning
+  ? { minIntervalMs: tuning[0]!, perSubscriberMs: tuning[1]!, maxIntervalMs: tuning[2]! }
+  : undefined;
+const presence = new Presence(
+  endpoint,
+  coalesce ? (coalesceOptions ? { coalesce: coalesceOptions } : {}) : { coalesce: false },
+);
+if (coalesce && coalesceOptions) {
+  process.stderr.write(`coalesce options ${JSON.stringify(coalesceOptions)}\n`);
+}
 
 const room = defineChannel<Assigns>({
   join(_topic, _payload, socket) {
