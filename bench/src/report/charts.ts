@@ -34,7 +34,7 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
         linePanel(
           { x: 80, y: 60, w: 820, h: 260 },
           "Clients that list all N members (%)",
-          "seconds since the first connect",
+          "seconds since the joins were sent",
           "% clients converged",
           rs.map(({ label, color, r }) => ({
             name: label,
@@ -45,7 +45,7 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
         linePanel(
           { x: 80, y: 400, w: 820, h: 260 },
           "Member pairs known (% of N²)",
-          "seconds since the first connect",
+          "seconds since the joins were sent",
           "% of pairs",
           rs.map(({ label, color, r }) => ({
             name: label,
