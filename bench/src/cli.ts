@@ -1,0 +1,104 @@
+/**
+ * `npm run bench -- <scenario> [options]`: runs the scenario's targets one after another,
+ * each as its own server process driven by a separate load-generator process.
+ */
+import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
+import { killAll } from "./procs.js";
+import { SCENARIOS, type Scenario, type ScenarioOptions, TARGETS, type Target } from "./types.js";
+
+const USAGE = `usage: npm run bench -- <scenario|all> [options]
+
+scenarios: ${SCENARIOS.join(", ")}, all
+common options:
+  --targets a,b        targets among ${TARGETS.join(", ")}
+  --out DIR            where JSON and SVG go (default bench/results)
+  --profile            write a CPU profile of each server (DIR/profiles)
+join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000
+typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --observers 100
+broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100
+capacity:    --connections N (default min(20000, ulimit -n − 200)) --room-size 100
+             --idle-ms 10000 --heap-snapshot FILE (Tandem and others: written by the server)
+`;
+
+const camel = (flag: string): string =>
+  flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function parse(argv: string[]): {
+  scenarios: Scenario[];
+  targets?: Target[];
+  outDir?: string;
+  profile: boolean;
+  options: Record<string, unknown>;
+} {
+  const [first, ...rest] = argv;
+  if (!first || first === "--help" || first === "-h") {
+    process.stdout.write(USAGE);
+    process.exit(first ? 0 : 2);
+  }
+  const scenarios =
+    first === "all"
+      ? [...SCENARIOS]
+      : SCENARIOS.includes(first as Scenario)
+        ? [first as Scenario]
+        : null;
+  if (!scenarios) throw new Error(`unknown scenario "${first}"\n${USAGE}`);
+  const parsed: ReturnType<typeof parse> = { scenarios, profile: false, options: {} };
+  for (let i = 0; i < rest.length; i++) {
+    const flag = rest[i]!;
+    if (!flag.startsWith("--")) throw new Error(`unexpected argument "${flag}"`);
+    const name = flag.slice(2);
+    if (name === "profile") {
+      parsed.profile = true;
+      continue;
+    }
+    const value = rest[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (name === "targets") {
+      const targets = value.split(",");
+      for (const t of targets) {
+        if (!TARGETS.includes(t as Target)) throw new Error(`unknown target "${t}"`);
+      }
+      parsed.targets = targets as Target[];
+    } else if (name === "out") {
+      parsed.outDir = value;
+    } else if (name === "rates") {
+      parsed.options.rates = value.split(",").map(Number);
+    } else if (name === "heap-snapshot") {
+      parsed.options.heapSnapshot = value;
+    } else {
+      const number = Number(value);
+      if (!Number.isFinite(number)) throw new Error(`${flag} needs a number`);
+      parsed.options[camel(name)] = number;
+    }
+  }
+  return parsed;
+}
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+try {
+  const args = parse(process.argv.slice(2));
+  for (const scenario of args.scenarios) {
+    const known = Object.keys(defaultOptions(scenario));
+    const options: Partial<ScenarioOptions[typeof scenario]> = {};
+    for (const [key, value] of Object.entries(args.options)) {
+      if (known.includes(key)) (options as Record<string, unknown>)[key] = value;
+      else if (args.scenarios.length === 1) throw new Error(`${scenario} has no option "${key}"`);
+    }
+    await runScenario(scenario, {
+      targets: args.targets ?? DEFAULT_TARGETS[scenario],
+      options,
+      ...(args.outDir ? { outDir: args.outDir } : {}),
+      profile: args.profile,
+    });
+  }
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  killAll();
+  process.exitCode = 1;
+}

@@ -1,0 +1,212 @@
+import { execSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { repoRoot, runLoadgen, startServer } from "./procs.js";
+import { chartFor } from "./report/charts.js";
+import { checks, type TargetCheck, tableFor } from "./report/tables.js";
+import {
+  type BroadcastOptions,
+  type CapacityOptions,
+  type JoinStormOptions,
+  type Scenario,
+  type ScenarioOptions,
+  type ScenarioResults,
+  TARGET_LABELS,
+  type Target,
+  type TypingOptions,
+} from "./types.js";
+
+/** The open-files limit children inherit (a server needs one descriptor per connection). */
+export function openFilesLimit(): number {
+  try {
+    const limit = Number(execSync("ulimit -n", { shell: "/bin/sh" }).toString().trim());
+    return Number.isFinite(limit) ? limit : 1024;
+  } catch {
+    return 1024;
+  }
+}
+
+export const DEFAULT_TARGETS: Record<Scenario, Target[]> = {
+  "join-storm": ["tandem", "tandem-nocoalesce", "raw", "socketio"],
+  typing: ["tandem", "tandem-nocoalesce", "raw", "socketio"],
+  // Coalescing only batches presence diffs: it changes nothing for a broadcast.
+  broadcast: ["tandem", "raw", "socketio"],
+  capacity: ["tandem", "raw", "socketio"],
+};
+
+export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions[S] {
+  const all: ScenarioOptions = {
+    "join-storm": { n: 2000, concurrency: 200, timeoutMs: 45_000 } satisfies JoinStormOptions,
+    typing: {
+      room: 1000,
+      typers: 100,
+      intervalMs: 2000,
+      durationMs: 20_000,
+      observers: 100,
+    } satisfies TypingOptions,
+    broadcast: {
+      room: 1000,
+      rates: [10, 25, 50, 100, 200, 400, 800],
+      stepMs: 4000,
+      observers: 100,
+    } satisfies BroadcastOptions,
+    capacity: {
+      // Server and load generator each need one descriptor per connection.
+      connections: Math.min(20_000, openFilesLimit() - 200),
+      roomSize: 100,
+      idleMs: 10_000,
+      heapSnapshot: null,
+    } satisfies CapacityOptions,
+  };
+  return all[scenario];
+}
+
+/** How long one target's load generator may run before it is killed. */
+function loadgenTimeoutMs<S extends Scenario>(scenario: S, options: ScenarioOptions[S]): number {
+  switch (scenario) {
+    case "join-storm":
+      return (options as JoinStormOptions).timeoutMs + 120_000;
+    case "typing":
+      return (options as TypingOptions).durationMs + 120_000;
+    case "broadcast": {
+      const o = options as BroadcastOptions;
+      return o.rates.length * (o.stepMs + 12_000) + 90_000;
+    }
+    default:
+      return (options as CapacityOptions).idleMs + 240_000;
+  }
+}
+
+export interface RunOptions<S extends Scenario> {
+  targets?: Target[];
+  options?: Partial<ScenarioOptions[S]>;
+  /** Where JSON and SVG go. Default bench/results. */
+  outDir?: string;
+  /** Write a CPU profile of each server into outDir/profiles. */
+  profile?: boolean;
+  /** Print the table (default true). */
+  print?: boolean;
+}
+
+export interface TargetRun<S extends Scenario> {
+  target: Target;
+  label: string;
+  result?: ScenarioResults[S];
+  error?: string;
+}
+
+export interface Report<S extends Scenario> {
+  scenario: S;
+  date: string;
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    platform: string;
+    openFiles: number;
+    loadavgAtStart: number[];
+  };
+  options: ScenarioOptions[S];
+  /** TANDEM_COALESCE when set: the Tandem target's coalescing cooldowns for this run. */
+  tandemCoalesce: string | null;
+  runs: TargetRun<S>[];
+  /** The issue's targets this run can judge. */
+  checks: TargetCheck[];
+  table: string;
+  files: { json: string; svg: string; profiles: string[] };
+}
+
+/** Runs one scenario against each target in turn (a fresh server each) and writes results. */
+export async function runScenario<S extends Scenario>(
+  scenario: S,
+  run: RunOptions<S> = {},
+): Promise<Report<S>> {
+  const options = { ...defaultOptions(scenario), ...run.options } as ScenarioOptions[S];
+  const targets = run.targets ?? DEFAULT_TARGETS[scenario];
+  const outDir = run.outDir ?? join(repoRoot, "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  const profileDir = run.profile ? join(outDir, "profiles") : undefined;
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const report: Report<S> = {
+    scenario,
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      openFiles: openFilesLimit(),
+      loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+    },
+    options,
+    tandemCoalesce: process.env.TANDEM_COALESCE ?? null,
+    runs: [],
+    checks: [],
+    table: "",
+    files: { json: "", svg: "", profiles: [] },
+  };
+  for (const target of targets) {
+    process.stderr.write(`${scenario} / ${TARGET_LABELS[target]}\n`);
+    const entry: TargetRun<S> = { target, label: TARGET_LABELS[target] };
+    // One directory per server: the tsx loader thread writes its own profile next to
+    // the main thread's (the larger file).
+    const profileTarget = profileDir
+      ? join(profileDir, `${scenario}-${target}-${stamp}`)
+      : undefined;
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    try {
+      server = await startServer(target, {
+        ...(profileTarget ? { cpuProfileDir: profileTarget } : {}),
+      });
+      entry.result = await runLoadgen<ScenarioResults[S]>(
+        { scenario, target, url: server.url, options: perTarget(scenario, options, target) },
+        loadgenTimeoutMs(scenario, options),
+        scenario === "capacity" ? 8192 : 4096,
+      );
+    } catch (err) {
+      entry.error = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`  ${target} failed: ${entry.error}\n`);
+    } finally {
+      await server?.stop();
+    }
+    if (profileTarget) report.files.profiles.push(profileTarget);
+    report.runs.push(entry);
+    // Let the previous server's sockets close and the CPU calm before the next target.
+    if (target !== targets[targets.length - 1]) await new Promise((r) => setTimeout(r, 1000));
+  }
+  report.checks = checks(report);
+  report.table = tableFor(report);
+  report.files.json = join(outDir, `${scenario}-${stamp}.json`);
+  report.files.svg = join(outDir, `${scenario}-${stamp}.svg`);
+  const svg = chartFor(report);
+  writeFileSync(report.files.json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(report.files.svg, svg);
+  writeFileSync(join(outDir, `${scenario}-latest.json`), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, `${scenario}-latest.svg`), svg);
+  if (run.print !== false) {
+    process.stdout.write(`\n${report.table}\n`);
+    for (const check of report.checks) {
+      process.stdout.write(
+        `${check.met ? "MET    " : "MISSED "} ${check.target}: ${check.detail}\n`,
+      );
+    }
+    process.stdout.write(`\nwrote ${report.files.json}\n      ${report.files.svg}\n`);
+  }
+  return report;
+}
+
+/** A heap snapshot path gets the target's name, so that targets do not overwrite each other. */
+function perTarget<S extends Scenario>(
+  scenario: S,
+  options: ScenarioOptions[S],
+  target: Target,
+): ScenarioOptions[S] {
+  if (scenario !== "capacity") return options;
+  const o = options as CapacityOptions;
+  if (!o.heapSnapshot) return options;
+  const file = o.heapSnapshot.replace(/(\.heapsnapshot)?$/, `-${target}.heapsnapshot`);
+  return { ...o, heapSnapshot: file } as ScenarioOptions[S];
+}

@@ -1,0 +1,37 @@
+/**
+ * The load generator process: the harness forks it with an IPC channel, sends one
+ * LoadgenRequest, and gets one LoadgenReply back.
+ */
+import type { LoadgenReply, LoadgenRequest, ScenarioResults } from "../types.js";
+import type { Driver } from "./conn.js";
+import { connectPhoenix } from "./phoenix-conn.js";
+import { broadcast, type Context, capacity, joinStorm, typing } from "./scenarios.js";
+import { connectSocketIo } from "./sio-conn.js";
+
+async function run(request: LoadgenRequest): Promise<ScenarioResults[typeof request.scenario]> {
+  const driver: Driver = request.target === "socketio" ? connectSocketIo : connectPhoenix;
+  const ctx: Context = { driver, url: request.url };
+  switch (request.scenario) {
+    case "join-storm":
+      return joinStorm(ctx, (request as LoadgenRequest<"join-storm">).options);
+    case "typing":
+      return typing(ctx, (request as LoadgenRequest<"typing">).options);
+    case "broadcast":
+      return broadcast(ctx, (request as LoadgenRequest<"broadcast">).options);
+    case "capacity":
+      return capacity(ctx, (request as LoadgenRequest<"capacity">).options);
+  }
+}
+
+process.on("disconnect", () => process.exit(0));
+process.once("message", (request: LoadgenRequest) => {
+  run(request).then(
+    (result) => reply({ ok: true, result }),
+    (err: unknown) =>
+      reply({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+  );
+});
+
+function reply(message: LoadgenReply): void {
+  process.send?.(message, () => process.exit(0));
+}

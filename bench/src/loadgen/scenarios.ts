@@ -1,0 +1,383 @@
+import type {
+  BroadcastOptions,
+  BroadcastResult,
+  BroadcastStep,
+  CapacityOptions,
+  CapacityResult,
+  JoinStormOptions,
+  JoinStormResult,
+  TypingOptions,
+  TypingResult,
+} from "../types.js";
+import type { Conn, Driver } from "./conn.js";
+import {
+  cpuSeconds,
+  heapSnapshot,
+  heartbeats,
+  log,
+  now,
+  openAll,
+  percentiles,
+  serverCpuSeconds,
+  serverStats,
+  settle,
+  sleep,
+  spread,
+  totalBytes,
+  totalFrames,
+} from "./util.js";
+
+const ROOM = "room:bench";
+
+export interface Context {
+  driver: Driver;
+  url: string;
+}
+
+/**
+ * N clients, already connected, send their joins to one room at the same moment; each
+ * tracks whom it sees until it lists all N. The clock starts when the joins go out.
+ */
+export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<JoinStormResult> {
+  const n = o.n;
+  const counts = new Int32Array(n);
+  let known = 0;
+  let converged = 0;
+  let joined = 0;
+  let allJoinedMs: number | null = null;
+  let convergenceMs: number | null = null;
+  let done: () => void = () => {};
+  const allConverged = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+
+  const connectStart = now();
+  const ramp = await openAll(ctx.driver, ctx.url, n, o.concurrency, async () => {}, now() + 60_000);
+  const conns = ramp.conns.sort((a, b) => a.index - b.index);
+  const connectS = (now() - connectStart) / 1000;
+  log(`${conns.length} connected (${ramp.failed} failed) in ${connectS.toFixed(1)} s; joining`);
+  const stopHeartbeats = heartbeats(conns);
+  await sleep(500);
+
+  const before = await serverStats(ctx.url, "gc&reset");
+  const cpu = process.cpuUsage();
+  const t0 = now();
+  const curve: JoinStormResult["curve"] = [];
+  const sampler = setInterval(() => {
+    curve.push({ tMs: Math.round(now() - t0), converged, known: known / (n * n) });
+  }, 100);
+  let failed = ramp.failed;
+  let firstError = ramp.firstError;
+  for (const conn of conns) {
+    const seen = new Uint8Array(n);
+    const i = conn.index;
+    conn.onMembers = (joins, leaves) => {
+      for (const j of joins) {
+        if (j < n && seen[j] === 0) {
+          seen[j] = 1;
+          counts[i]!++;
+          known++;
+        }
+      }
+      for (const l of leaves) {
+        if (l < n && seen[l] === 1) {
+          seen[l] = 0;
+          counts[i]!--;
+          known--;
+        }
+      }
+      if (counts[i] === n) {
+        conn.onMembers = null;
+        converged++;
+        if (converged === conns.length) {
+          convergenceMs = now() - t0;
+          done();
+        }
+      }
+    };
+    conn.join(ROOM).then(
+      () => {
+        if (++joined === conns.length) allJoinedMs = now() - t0;
+      },
+      (err: unknown) => {
+        failed++;
+        firstError ??= String(err);
+      },
+    );
+  }
+  await Promise.race([allConverged, sleep(o.timeoutMs)]);
+  log(
+    convergenceMs === null
+      ? `not converged within ${o.timeoutMs} ms (${converged}/${n} clients, ${joined} joined)`
+      : `converged in ${Math.round(convergenceMs)} ms`,
+  );
+  // Count what is still on its way (bounded), then stop.
+  if (convergenceMs !== null) await settle(() => totalFrames(conns), 500, 5000);
+  clearInterval(sampler);
+  curve.push({ tMs: Math.round(now() - t0), converged, known: known / (n * n) });
+  const loadgenCpuS = cpuSeconds(cpu);
+  const after = await serverStats(ctx.url);
+  stopHeartbeats();
+  const messages = totalFrames(conns);
+  const bytes = totalBytes(conns);
+  for (const conn of conns) conn.close();
+  return {
+    n,
+    connectS,
+    failed,
+    firstError,
+    loadgenCpuS,
+    allJoinedMs,
+    convergenceMs,
+    convergedClients: converged,
+    messages,
+    bytes,
+    serverCpuS: serverCpuSeconds(before, after),
+    serverPeakRss: after.peakRss,
+    curve,
+  };
+}
+
+/** Joins `room` clients to one room without tracking members, and waits for quiet. */
+async function fillRoom(
+  ctx: Context,
+  size: number,
+  topic: (index: number) => string,
+  deadlineMs: number,
+): Promise<{ conns: Conn[]; failed: number; firstError: string | null; rampS: number }> {
+  const start = now();
+  const ramp = await openAll(
+    ctx.driver,
+    ctx.url,
+    size,
+    200,
+    (conn) => conn.join(topic(conn.index)),
+    start + deadlineMs,
+  );
+  ramp.conns.sort((a, b) => a.index - b.index);
+  await settle(() => totalFrames(ramp.conns), 1000, 30_000);
+  const rampS = (now() - start) / 1000;
+  log(`${ramp.conns.length} connected (${ramp.failed} failed) in ${rampS.toFixed(1)} s`);
+  return { ...ramp, rampS };
+}
+
+/** A room of `room`; `typers` members toggle typing; observers time each change. */
+export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResult> {
+  const { conns, failed, firstError } = await fillRoom(ctx, o.room, () => ROOM, 60_000);
+  const stopHeartbeats = heartbeats(conns);
+  const typers = conns.slice(0, o.typers);
+  const observers = spread(o.typers, conns.length, o.observers).map((i) => conns[i]!);
+  const sentAt = new Map<string, number>();
+  const samples: number[] = [];
+  for (const observer of observers) {
+    observer.onTyping = (member, value) => {
+      const t = sentAt.get(`${member}:${value}`);
+      if (t !== undefined) samples.push(now() - t);
+    };
+  }
+  const before = await serverStats(ctx.url, "reset");
+  const framesBefore = totalFrames(conns);
+  const cpu = process.cpuUsage();
+  const start = now();
+  let toggles = 0;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const stops: (() => void)[] = [];
+  typers.forEach((typer, k) => {
+    let value = false;
+    const toggle = (): void => {
+      value = !value;
+      sentAt.set(`${typer.index}:${value}`, now());
+      typer.typing(ROOM, value);
+      toggles++;
+    };
+    // End on "not typing", so that no server-side revert (Tandem's 3 s transient) fires
+    // after the run and gets matched to an old send.
+    stops.push(() => {
+      if (value) toggle();
+    });
+    const offset = (k / typers.length) * o.intervalMs;
+    timers.push(
+      setTimeout(() => {
+        toggle();
+        timers.push(setInterval(toggle, o.intervalMs));
+      }, offset),
+    );
+  });
+  await sleep(o.durationMs);
+  for (const timer of timers) clearTimeout(timer);
+  for (const stop of stops) stop();
+  // Let the last changes arrive (a coalesced diff may wait up to its cooldown).
+  await sleep(2000);
+  const durationS = (now() - start) / 1000;
+  const loadgenCpuS = cpuSeconds(cpu);
+  const after = await serverStats(ctx.url);
+  stopHeartbeats();
+  const messages = totalFrames(conns) - framesBefore;
+  for (const conn of conns) conn.close();
+  const latency = percentiles(samples);
+  log(`${toggles} toggles, ${samples.length} observations, p99 ${latency.p99.toFixed(1)} ms`);
+  return {
+    room: o.room,
+    typers: typers.length,
+    toggles,
+    observers: observers.length,
+    seenRatio: samples.length / Math.max(1, toggles * observers.length),
+    latencyMs: latency,
+    messages,
+    serverCpuS: serverCpuSeconds(before, after),
+    durationS,
+    serverPeakRss: after.peakRss,
+    failed,
+    firstError,
+    loadgenCpuS,
+  };
+}
+
+/** A room of `room`; one publisher shouts at rising rates until the server saturates. */
+export async function broadcast(ctx: Context, o: BroadcastOptions): Promise<BroadcastResult> {
+  const { conns, failed, firstError } = await fillRoom(ctx, o.room, () => ROOM, 60_000);
+  const stopHeartbeats = heartbeats(conns);
+  const publisher = conns[0]!;
+  const observers = spread(1, conns.length, o.observers).map((i) => conns[i]!);
+  let samples: number[] = [];
+  for (const observer of observers) {
+    observer.onShout = (body) => {
+      samples.push(now() - Number(body));
+    };
+  }
+  const shouts = (): number => {
+    let total = 0;
+    for (const conn of conns) total += conn.shouts;
+    return total;
+  };
+  const steps: BroadcastStep[] = [];
+  const cpuAll = process.cpuUsage();
+  await serverStats(ctx.url, "reset");
+  for (const rate of o.rates) {
+    samples = [];
+    const before = await serverStats(ctx.url);
+    const deliveredBefore = shouts();
+    const cpu = process.cpuUsage();
+    const start = now();
+    let sent = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        const elapsed = now() - start;
+        const due = Math.floor((Math.min(elapsed, o.stepMs) * rate) / 1000);
+        while (sent < due) {
+          publisher.shout(ROOM, String(now()));
+          sent++;
+        }
+        if (elapsed >= o.stepMs) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    // Drain: wait until deliveries stop, then rate them up to the last one.
+    const lastDelivery = await settleAt(shouts, 300, 10_000);
+    const seconds = Math.max(o.stepMs, lastDelivery - start) / 1000;
+    const after = await serverStats(ctx.url);
+    const delivered = shouts() - deliveredBefore;
+    const expected = sent * conns.length;
+    const latency = percentiles(samples);
+    const serverCpuS = serverCpuSeconds(before, after);
+    const step: BroadcastStep = {
+      rate,
+      sent,
+      deliveredPerS: delivered / seconds,
+      offeredPerS: expected / (o.stepMs / 1000),
+      deliveredRatio: delivered / Math.max(1, expected),
+      latencyMs: latency,
+      serverCpuS,
+      serverUsPerDelivery: (serverCpuS * 1e6) / Math.max(1, delivered),
+      loadgenCpuS: cpuSeconds(cpu),
+      seconds,
+      saturated: false,
+    };
+    step.saturated =
+      step.deliveredPerS < 0.9 * step.offeredPerS ||
+      step.deliveredRatio < 0.99 ||
+      !(latency.p99 < 1000);
+    steps.push(step);
+    log(
+      `rate ${rate}/s: ${Math.round(step.deliveredPerS)} deliveries/s of ${Math.round(step.offeredPerS)} offered, p99 ${latency.p99.toFixed(1)} ms, server ${serverCpuS.toFixed(2)} s CPU${step.saturated ? " (saturated)" : ""}`,
+    );
+    if (step.saturated) break;
+  }
+  const after = await serverStats(ctx.url);
+  stopHeartbeats();
+  for (const conn of conns) conn.close();
+  return {
+    room: o.room,
+    steps,
+    maxDeliveredPerS: Math.max(0, ...steps.map((s) => s.deliveredPerS)),
+    serverPeakRss: after.peakRss,
+    failed,
+    firstError,
+    loadgenCpuS: cpuSeconds(cpuAll),
+  };
+}
+
+/** Like settle, but returns when the count last changed. */
+async function settleAt(count: () => number, quietMs: number, maxMs: number): Promise<number> {
+  const start = now();
+  let last = count();
+  let lastChange = now();
+  while (now() - start < maxMs) {
+    await sleep(20);
+    const current = count();
+    if (current !== last) {
+      last = current;
+      lastChange = now();
+    } else if (now() - lastChange >= quietMs) break;
+  }
+  return lastChange;
+}
+
+/** C idle connections, each joined (rooms of `roomSize`) and tracked: memory and idle CPU. */
+export async function capacity(ctx: Context, o: CapacityOptions): Promise<CapacityResult> {
+  const baseline = await serverStats(ctx.url, "gc&reset");
+  const cpu = process.cpuUsage();
+  const { conns, failed, firstError, rampS } = await fillRoom(
+    ctx,
+    o.connections,
+    (i) => `room:cap-${Math.floor(i / o.roomSize)}`,
+    150_000,
+  );
+  const stopHeartbeats = heartbeats(conns);
+  const loaded = await serverStats(ctx.url, "gc");
+  const idleStart = now();
+  await sleep(o.idleMs);
+  const idleEnd = await serverStats(ctx.url);
+  const idleS = (now() - idleStart) / 1000;
+  let snapshot: string | null = null;
+  if (o.heapSnapshot) snapshot = await heapSnapshot(ctx.url, o.heapSnapshot);
+  stopHeartbeats();
+  const joined = conns.length;
+  const loadgenCpuS = cpuSeconds(cpu);
+  for (const conn of conns) conn.close();
+  const per = (a: number, b: number): number => (a - b) / Math.max(1, joined);
+  return {
+    connections: o.connections,
+    joined,
+    roomSize: o.roomSize,
+    baselineRss: baseline.rss,
+    rss: loaded.rss,
+    heapUsed: loaded.heapUsed,
+    rssPerConn: per(loaded.rss, baseline.rss),
+    heapPerConn: per(loaded.heapUsed, baseline.heapUsed),
+    externalPerConn: per(
+      loaded.external + loaded.arrayBuffers,
+      baseline.external + baseline.arrayBuffers,
+    ),
+    idleCpu: serverCpuSeconds(loaded, idleEnd) / idleS,
+    idleS,
+    rampS,
+    serverPeakRss: idleEnd.peakRss,
+    heapSnapshot: snapshot,
+    failed,
+    firstError,
+    loadgenCpuS,
+  };
+}

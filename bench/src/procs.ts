@@ -1,0 +1,143 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { LoadgenReply, LoadgenRequest, Target } from "./types.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root: children run from there. */
+export const repoRoot = join(here, "..", "..");
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+/** Every child dies with the harness, however it ends. */
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("exit", () => {
+    for (const child of children) child.kill("SIGKILL");
+  });
+}
+
+/** Kills every child still running (SIGKILL); for signal handlers. */
+export function killAll(): void {
+  for (const child of children) child.kill("SIGKILL");
+  children.clear();
+}
+
+function spawnTs(file: string, args: string[], nodeFlags: string[]): ChildProcess {
+  hookExit();
+  const child = fork(join(here, file), args, {
+    cwd: repoRoot,
+    execArgv: ["--import", tsx, ...nodeFlags],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+const SERVER_FILES: Record<Target, [string, string[]]> = {
+  tandem: ["servers/tandem.ts", []],
+  "tandem-nocoalesce": ["servers/tandem.ts", ["--no-coalesce"]],
+  raw: ["servers/raw.ts", []],
+  socketio: ["servers/socketio.ts", []],
+};
+
+export interface ServerProcess {
+  target: Target;
+  port: number;
+  url: string;
+  pid: number;
+  /** Asks the server to exit (so a CPU profile gets written), then kills it. */
+  stop(): Promise<void>;
+}
+
+/** Starts a target's server and waits for its `listening <port>` line. */
+export async function startServer(
+  target: Target,
+  options: { cpuProfileDir?: string; verbose?: boolean } = {},
+): Promise<ServerProcess> {
+  const [file, args] = SERVER_FILES[target];
+  const flags = ["--expose-gc"];
+  if (options.cpuProfileDir) {
+    flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
+  }
+  const child = spawnTs(file, args, flags);
+  child.stderr?.on("data", (chunk: Buffer) => {
+    process.stderr.write(prefix(`[${target}] `, chunk.toString()));
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${target} did not start in 30 s`)), 30_000);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening (\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+      if (options.verbose) process.stderr.write(prefix(`[${target}] `, chunk.toString()));
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${target} exited with ${code} before listening`));
+    });
+  });
+  return {
+    target,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? -1,
+    stop: () => stopChild(child, 10_000),
+  };
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Runs the load generator once against a server; rejects on error or after `timeoutMs`. */
+export async function runLoadgen<R>(
+  request: LoadgenRequest,
+  timeoutMs: number,
+  maxOldSpaceMb = 4096,
+): Promise<R> {
+  const child = spawnTs("loadgen/main.ts", [], [`--max-old-space-size=${maxOldSpaceMb}`]);
+  child.stderr?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  child.stdout?.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  try {
+    return await new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`load generator timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.once("message", (reply: LoadgenReply) => {
+        clearTimeout(timer);
+        if (reply.ok) resolve(reply.result as R);
+        else reject(new Error(reply.error));
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`load generator exited with ${code}`));
+      });
+      child.send(request);
+    });
+  } finally {
+    await stopChild(child, 5000);
+  }
+}
+
+function prefix(tag: string, text: string): string {
+  return text
+    .split("\n")
+    .map((line) => (line ? tag + line : line))
+    .join("\n");
+}

@@ -1,0 +1,288 @@
+import type { Report, TargetRun } from "../harness.js";
+import type {
+  BroadcastResult,
+  CapacityResult,
+  JoinStormResult,
+  Scenario,
+  Target,
+  TypingResult,
+} from "../types.js";
+
+export interface TargetCheck {
+  target: string;
+  met: boolean;
+  detail: string;
+}
+
+type Row = (string | number)[];
+
+function markdown(header: string[], rows: Row[]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]): string =>
+    `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? ` ${"-".repeat(w)} ` : ` ${"-".repeat(w - 1)}: `)).join("|")}|`;
+  return [line(cells[0]!), rule, ...cells.slice(1).map(line)].join("\n");
+}
+
+const ms = (v: number | null | undefined): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "—" : v < 10 ? v.toFixed(2) : v.toFixed(0);
+const fixed = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : "—");
+const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+const kb = (bytes: number): string => (bytes / 1024).toFixed(2);
+const count = (v: number): string => Math.round(v).toLocaleString("en-US");
+
+/** `value / ceiling` as "1.23×", or "—" when either is missing. */
+function ratio(value: number | null | undefined, ceiling: number | null | undefined): string {
+  if (value === null || value === undefined || ceiling === null || ceiling === undefined)
+    return "—";
+  if (!Number.isFinite(value) || !Number.isFinite(ceiling) || ceiling === 0) return "—";
+  const r = value / ceiling;
+  return `${r < 0.1 ? r.toFixed(3) : r.toFixed(2)}×`;
+}
+
+function find<S extends Scenario>(report: Report<S>, target: Target): TargetRun<S> | undefined {
+  return report.runs.find((r) => r.target === target && r.result);
+}
+
+function failedRows<S extends Scenario>(report: Report<S>, width: number): Row[] {
+  return report.runs
+    .filter((r) => !r.result)
+    .map((r) => [
+      r.label,
+      `failed: ${(r.error ?? "").split("\n")[0]!.slice(0, 80)}`,
+      ...Array(width - 2).fill(""),
+    ]);
+}
+
+export function tableFor<S extends Scenario>(report: Report<S>): string {
+  switch (report.scenario) {
+    case "join-storm":
+      return joinStormTable(report as unknown as Report<"join-storm">);
+    case "typing":
+      return typingTable(report as unknown as Report<"typing">);
+    case "broadcast":
+      return broadcastTable(report as unknown as Report<"broadcast">);
+    default:
+      return capacityTable(report as unknown as Report<"capacity">);
+  }
+}
+
+function ok<S extends Scenario>(
+  report: Report<S>,
+): { label: string; r: NonNullable<TargetRun<S>["result"]> }[] {
+  return report.runs.flatMap((run) => (run.result ? [{ label: run.label, r: run.result }] : []));
+}
+
+function joinStormTable(report: Report<"join-storm">): string {
+  const ceiling = find(report, "raw")?.result as JoinStormResult | undefined;
+  const header = [
+    `join-storm N=${report.options.n}`,
+    "converged ms",
+    "× ceiling",
+    "all joined ms",
+    "clients converged",
+    "messages",
+    "× ceiling",
+    "MB",
+    "server CPU s",
+    "× ceiling",
+    "peak RSS MB",
+    "loadgen CPU s",
+  ];
+  const rows: Row[] = ok(report).map(({ label, r }) => [
+    label,
+    ms(r.convergenceMs),
+    ratio(r.convergenceMs, ceiling?.convergenceMs),
+    ms(r.allJoinedMs),
+    `${r.convergedClients}/${r.n}`,
+    count(r.messages),
+    ratio(r.messages, ceiling?.messages),
+    mb(r.bytes),
+    fixed(r.serverCpuS),
+    ratio(r.serverCpuS, ceiling?.serverCpuS),
+    mb(r.serverPeakRss),
+    fixed(r.loadgenCpuS),
+  ]);
+  return markdown(header, [...rows, ...failedRows(report, header.length)]);
+}
+
+function typingTable(report: Report<"typing">): string {
+  const ceiling = find(report, "raw")?.result as TypingResult | undefined;
+  const o = report.options;
+  const header = [
+    `typing room=${o.room} typers=${o.typers} every ${o.intervalMs} ms`,
+    "toggles",
+    "seen",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "max ms",
+    "p99 × ceiling",
+    "messages",
+    "server CPU s",
+    "× ceiling",
+    "loadgen CPU s",
+  ];
+  const rows: Row[] = ok(report).map(({ label, r }) => [
+    label,
+    r.toggles,
+    `${(r.seenRatio * 100).toFixed(1)}%`,
+    ms(r.latencyMs.p50),
+    ms(r.latencyMs.p95),
+    ms(r.latencyMs.p99),
+    ms(r.latencyMs.max),
+    ratio(r.latencyMs.p99, ceiling?.latencyMs.p99),
+    count(r.messages),
+    fixed(r.serverCpuS),
+    ratio(r.serverCpuS, ceiling?.serverCpuS),
+    fixed(r.loadgenCpuS),
+  ]);
+  return markdown(header, [...rows, ...failedRows(report, header.length)]);
+}
+
+function broadcastTable(report: Report<"broadcast">): string {
+  const ceiling = find(report, "raw")?.result as BroadcastResult | undefined;
+  const header = [
+    `broadcast room=${report.options.room}`,
+    "max deliveries/s",
+    "× ceiling",
+    "saturated at msg/s",
+    "p99 ms at highest unsaturated",
+    "server µs/delivery",
+    "× ceiling",
+    "loadgen CPU s",
+  ];
+  // Server CPU per delivery, compared at the highest rate every target sustained.
+  const results = ok(report);
+  const common = Math.min(
+    ...results.map(({ r }) =>
+      Math.max(0, ...r.steps.filter((s) => !s.saturated).map((s) => s.rate)),
+    ),
+  );
+  const usAt = (r: BroadcastResult): number | undefined =>
+    r.steps.find((s) => s.rate === common)?.serverUsPerDelivery;
+  const rows: Row[] = results.map(({ label, r }) => {
+    const unsaturated = r.steps.filter((s) => !s.saturated);
+    const top = unsaturated[unsaturated.length - 1];
+    const saturatedAt = r.steps.find((s) => s.saturated)?.rate;
+    return [
+      label,
+      count(r.maxDeliveredPerS),
+      ratio(r.maxDeliveredPerS, ceiling?.maxDeliveredPerS),
+      saturatedAt === undefined ? "not reached" : String(saturatedAt),
+      top ? `${ms(top.latencyMs.p99)} (at ${top.rate}/s)` : "—",
+      fixed(usAt(r) ?? NaN),
+      ratio(usAt(r), ceiling ? usAt(ceiling) : undefined),
+      fixed(r.loadgenCpuS),
+    ];
+  });
+  const main = markdown(header, [...rows, ...failedRows(report, header.length)]);
+  const rates = [...new Set(results.flatMap(({ r }) => r.steps.map((s) => s.rate)))].sort(
+    (a, b) => a - b,
+  );
+  const stepHeader = [
+    "msg/s offered",
+    ...results.map(({ label }) => `${label}: deliveries/s, p50/p99 ms, server CPU %`),
+  ];
+  const stepRows: Row[] = rates.map((rate) => [
+    `${rate} (×${report.options.room})`,
+    ...results.map(({ r }) => {
+      const s = r.steps.find((x) => x.rate === rate);
+      if (!s) return "";
+      const cpu = (s.serverCpuS / s.seconds) * 100;
+      return `${count(s.deliveredPerS)}, ${ms(s.latencyMs.p50)}/${ms(s.latencyMs.p99)}, ${cpu.toFixed(0)}%${s.saturated ? " SAT" : ""}`;
+    }),
+  ]);
+  return `${main}\n\n${markdown(stepHeader, stepRows)}\n(server µs/delivery compared at ${common} msg/s)`;
+}
+
+function capacityTable(report: Report<"capacity">): string {
+  const ceiling = find(report, "raw")?.result as CapacityResult | undefined;
+  const o = report.options;
+  const header = [
+    `capacity C=${o.connections} rooms of ${o.roomSize}`,
+    "joined",
+    "RSS KB/conn",
+    "× ceiling",
+    "heap KB/conn",
+    "external KB/conn",
+    "idle CPU % of a core",
+    "ramp s",
+    "peak RSS MB",
+  ];
+  const rows: Row[] = ok(report).map(({ label, r }) => [
+    label,
+    r.joined,
+    kb(r.rssPerConn),
+    ratio(r.rssPerConn, ceiling?.rssPerConn),
+    kb(r.heapPerConn),
+    kb(r.externalPerConn),
+    fixed(r.idleCpu * 100, 1),
+    fixed(r.rampS, 1),
+    mb(r.serverPeakRss),
+  ]);
+  return markdown(header, [...rows, ...failedRows(report, header.length)]);
+}
+
+/** The issue's targets that this report can judge. */
+export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const tandem = find(report, "tandem")?.result;
+  if (report.scenario === "join-storm") {
+    const t = tandem as JoinStormResult | undefined;
+    const nc = find(report, "tandem-nocoalesce")?.result as JoinStormResult | undefined;
+    if (t && nc) {
+      const timeout = (report.options as { timeoutMs: number }).timeoutMs;
+      const tc = t.convergenceMs;
+      const ncc = nc.convergenceMs ?? timeout;
+      const speedup = tc === null ? 0 : ncc / tc;
+      out.push({
+        target: "join-storm: Tandem converges ≥5× faster than coalesce:false",
+        met: speedup >= 5,
+        detail: `${speedup.toFixed(1)}× (${ms(tc)} ms vs ${nc.convergenceMs === null ? `> ${timeout}` : ms(ncc)} ms)`,
+      });
+      const share = t.messages / nc.messages;
+      out.push({
+        target: "join-storm: Tandem sends ≤1/20 of coalesce:false's messages",
+        met: share <= 1 / 20,
+        detail: `1/${(1 / share).toFixed(0)} (${count(t.messages)} vs ${count(nc.messages)})`,
+      });
+    }
+  }
+  if (report.scenario === "typing") {
+    const t = tandem as TypingResult | undefined;
+    const raw = find(report, "raw")?.result as TypingResult | undefined;
+    if (t && raw) {
+      const r = t.latencyMs.p99 / raw.latencyMs.p99;
+      out.push({
+        target: "typing: Tandem p99 within 2× of the raw ceiling's p99",
+        met: r <= 2,
+        detail: `${r.toFixed(2)}× (${ms(t.latencyMs.p99)} ms vs ${ms(raw.latencyMs.p99)} ms)`,
+      });
+    }
+  }
+  if (report.scenario === "broadcast") {
+    const t = tandem as BroadcastResult | undefined;
+    const raw = find(report, "raw")?.result as BroadcastResult | undefined;
+    if (t && raw) {
+      const r = t.maxDeliveredPerS / raw.maxDeliveredPerS;
+      out.push({
+        target: "broadcast: Tandem throughput ≥80% of the raw ceiling",
+        met: r >= 0.8,
+        detail: `${(r * 100).toFixed(0)}% (${count(t.maxDeliveredPerS)} vs ${count(raw.maxDeliveredPerS)} deliveries/s)`,
+      });
+    }
+  }
+  if (report.scenario === "capacity") {
+    const t = tandem as CapacityResult | undefined;
+    if (t) {
+      out.push({
+        target: "capacity: ≤8 KB server memory per idle joined+tracked connection",
+        met: t.rssPerConn <= 8192,
+        detail: `${kb(t.rssPerConn)} KB RSS/conn (heap ${kb(t.heapPerConn)} KB) over ${t.joined} connections`,
+      });
+    }
+  }
+  return out;
+}
