@@ -265,3 +265,15 @@ describe("Liveness", () => {
     expect(replicaId(b2)).toBe("b#2");
   });
 });
+
+describe("a tracker without a cluster", () => {
+  it("keeps no delta around: nobody will ask for it", () => {
+    const tracker = new Tracker({ logger: silentLogger });
+    for (let i = 0; i < 1000; i++) {
+      tracker.track(`o${i}`, "room", `u${i}`, { i });
+      if (i % 2 === 0) tracker.untrackOwner(`o${i}`);
+    }
+    expect(tracker.state.hasDelta()).toBe(false);
+    expect(tracker.list("room")).toHaveLength(500);
+  });
+});

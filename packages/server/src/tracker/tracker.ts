@@ -379,6 +379,8 @@ export class Tracker {
   }
 
   #report(changes: Changes): void {
+    // Alone, nobody will ever ask for the delta: drop it instead of letting it grow.
+    if (!this.#pubsub.clustered && this.state.hasDelta()) this.state.takeDelta();
     if (changes.joins.length === 0 && changes.leaves.length === 0) return;
     const byTopic = new Map<string, { joins: Entry[]; leaves: Entry[] }>();
     const slot = (topic: string) => {
