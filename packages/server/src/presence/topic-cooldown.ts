@@ -5,9 +5,9 @@
  * subscriber: `min(maxIntervalMs, minIntervalMs + perSubscriberMs * subscribers)`.
  */
 export interface CoalesceOptions {
-  /** Cooldown of a small room (ms). Default 10. */
+  /** Cooldown of a small room (ms). Default 5. */
   minIntervalMs?: number;
-  /** Extra cooldown per subscriber (ms). Default 0.02: 2 000 subscribers wait 50 ms. */
+  /** Extra cooldown per subscriber (ms). Default 0.01: 2 000 subscribers wait 25 ms. */
   perSubscriberMs?: number;
   /** Longest cooldown (ms). Default 1500, Phoenix's replication period. */
   maxIntervalMs?: number;
@@ -31,8 +31,8 @@ export class TopicCooldown<B> {
     subscribers: (topic: string) => number,
     kind: BatchKind<B>,
   ) {
-    const min = options.minIntervalMs ?? 10;
-    const perSubscriber = options.perSubscriberMs ?? 0.02;
+    const min = options.minIntervalMs ?? 5;
+    const perSubscriber = options.perSubscriberMs ?? 0.01;
     const max = options.maxIntervalMs ?? 1500;
     this.#interval = (topic) => Math.min(max, min + perSubscriber * subscribers(topic));
     this.#kind = kind;
