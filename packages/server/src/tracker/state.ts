@@ -88,9 +88,38 @@ export interface Updated {
 
 type DotSets = Map<ReplicaId, Set<number>>;
 
+/**
+ * The entries sharing a key or an owner. Nearly always exactly one, and an entry per
+ * connection is what a server holds most of, so a lone entry is stored bare and a Set
+ * only appears for the second.
+ */
+type Group = Entry | Set<Entry>;
+
+function addToGroup(map: Map<string, Group>, name: string, entry: Entry): void {
+  const group = map.get(name);
+  if (group === undefined) map.set(name, entry);
+  else if (group instanceof Set) group.add(entry);
+  else map.set(name, new Set([group, entry]));
+}
+
+function removeFromGroup(map: Map<string, Group>, name: string, entry: Entry): void {
+  const group = map.get(name);
+  if (group === entry) {
+    map.delete(name);
+  } else if (group instanceof Set) {
+    group.delete(entry);
+    if (group.size === 1) map.set(name, group.values().next().value as Entry);
+  }
+}
+
+function groupEntries(group: Group | undefined): Iterable<Entry> {
+  if (group === undefined) return [];
+  return group instanceof Set ? group : [group];
+}
+
 interface TopicIndex {
   /** Entries grouped by key; a group is never empty. */
-  readonly keys: Map<string, Set<Entry>>;
+  readonly keys: Map<string, Group>;
   /** Entries whose replica is not down, so `topicSize` costs O(1). */
   visible: number;
 }
@@ -142,10 +171,6 @@ function toClouds(sets: DotSets, keep: (replica: ReplicaId) => boolean = () => t
   return clouds;
 }
 
-function localKey(owner: string, topic: string, key: string): string {
-  return JSON.stringify([owner, topic, key]);
-}
-
 /**
  * A replica of the tracker CRDT.
  *
@@ -162,9 +187,7 @@ export class TrackerState {
   private readonly statuses = new Map<ReplicaId, ReplicaStatus>();
   private readonly values = new Map<ReplicaId, Map<number, Entry>>();
   private readonly topicIndex = new Map<string, TopicIndex>();
-  private readonly ownerIndex = new Map<string, Set<Entry>>();
-  /** This replica's own entries by `(owner, topic, key)`, the only ones local ops touch. */
-  private readonly locals = new Map<string, Entry>();
+  private readonly ownerIndex = new Map<string, Group>();
   private delta: PendingDelta;
 
   constructor(ref: ReplicaRef) {
@@ -178,7 +201,7 @@ export class TrackerState {
 
   /** This replica's entry for `(owner, topic, key)`, if tracked. */
   get(owner: string, topic: string, key: string): Entry | undefined {
-    return this.locals.get(localKey(owner, topic, key));
+    return this.local(owner, topic, key);
   }
 
   /**
@@ -187,15 +210,15 @@ export class TrackerState {
    * @throws Error when the triple is already tracked here; use {@link update} instead.
    */
   join(owner: string, topic: string, key: string, meta: JsonObject): Entry {
-    if (this.locals.has(localKey(owner, topic, key))) {
-      throw new Error(`already tracked: ${localKey(owner, topic, key)}`);
+    if (this.local(owner, topic, key)) {
+      throw new Error(`already tracked: ${JSON.stringify([owner, topic, key])}`);
     }
     return this.add(owner, topic, key, meta);
   }
 
   /** Untracks `(owner, topic, key)`; returns the removed entry, or undefined if untracked. */
   leave(owner: string, topic: string, key: string): Entry | undefined {
-    const entry = this.locals.get(localKey(owner, topic, key));
+    const entry = this.local(owner, topic, key);
     if (!entry) return undefined;
     this.removeLocal(entry);
     // The remove gets its own dot so that the clock advances and peers that missed this
@@ -206,7 +229,7 @@ export class TrackerState {
 
   /** Untracks everything this replica holds for `owner` (a channel that went away). */
   leaveOwner(owner: string): Entry[] {
-    const owned = [...(this.ownerIndex.get(owner) ?? [])].filter(
+    const owned = [...groupEntries(this.ownerIndex.get(owner))].filter(
       (entry) => entry.tag.replica === this.replica,
     );
     for (const entry of owned) {
@@ -221,7 +244,7 @@ export class TrackerState {
    * one step, so readers never see neither or both. Returns undefined if untracked.
    */
   update(owner: string, topic: string, key: string, meta: JsonObject): Updated | undefined {
-    const left = this.locals.get(localKey(owner, topic, key));
+    const left = this.local(owner, topic, key);
     if (!left) return undefined;
     this.removeLocal(left);
     return { joined: this.add(owner, topic, key, meta), left };
@@ -234,23 +257,21 @@ export class TrackerState {
     const index = this.topicIndex.get(topic);
     const out: Entry[] = [];
     if (!index) return out;
-    for (const group of index.keys.values()) this.pushVisible(out, group);
+    for (const group of index.keys.values()) this.pushVisible(out, groupEntries(group));
     return out;
   }
 
   /** Visible entries of `key` in `topic` (one per owner, possibly from several replicas). */
   byKey(topic: string, key: string): Entry[] {
     const out: Entry[] = [];
-    const group = this.topicIndex.get(topic)?.keys.get(key);
-    if (group) this.pushVisible(out, group);
+    this.pushVisible(out, groupEntries(this.topicIndex.get(topic)?.keys.get(key)));
     return out;
   }
 
   /** Visible entries tracked by `owner`. */
   byOwner(owner: string): Entry[] {
     const out: Entry[] = [];
-    const owned = this.ownerIndex.get(owner);
-    if (owned) this.pushVisible(out, owned);
+    this.pushVisible(out, groupEntries(this.ownerIndex.get(owner)));
     return out;
   }
 
@@ -455,6 +476,16 @@ export class TrackerState {
     return this.statuses.get(replica) === "down";
   }
 
+  /** This replica's entry for a triple: found through the owner, who holds very few. */
+  private local(owner: string, topic: string, key: string): Entry | undefined {
+    for (const entry of groupEntries(this.ownerIndex.get(owner))) {
+      if (entry.tag.replica === this.replica && entry.topic === topic && entry.key === key) {
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
   private seen(tag: Tag): boolean {
     return tag.clock <= (this.context.get(tag.replica) ?? 0) || hasDot(this.clouds, tag);
   }
@@ -500,11 +531,9 @@ export class TrackerState {
     const { replica, clock } = entry.tag;
     upsert(this.values, replica, () => new Map<number, Entry>()).set(clock, entry);
     const index = upsert(this.topicIndex, entry.topic, () => ({ keys: new Map(), visible: 0 }));
-    upsert(index.keys, entry.key, () => new Set<Entry>()).add(entry);
+    addToGroup(index.keys, entry.key, entry);
     if (!this.isDown(replica)) index.visible++;
-    upsert(this.ownerIndex, entry.owner, () => new Set<Entry>()).add(entry);
-    if (replica === this.replica)
-      this.locals.set(localKey(entry.owner, entry.topic, entry.key), entry);
+    addToGroup(this.ownerIndex, entry.owner, entry);
   }
 
   private remove(entry: Entry): void {
@@ -514,17 +543,10 @@ export class TrackerState {
     if (stored.size === 0) this.values.delete(replica);
 
     const index = this.topicIndex.get(entry.topic)!;
-    const group = index.keys.get(entry.key)!;
-    group.delete(entry);
-    if (group.size === 0) index.keys.delete(entry.key);
+    removeFromGroup(index.keys, entry.key, entry);
     if (!this.isDown(replica)) index.visible--;
     if (index.keys.size === 0) this.topicIndex.delete(entry.topic);
-
-    const owned = this.ownerIndex.get(entry.owner)!;
-    owned.delete(entry);
-    if (owned.size === 0) this.ownerIndex.delete(entry.owner);
-
-    if (replica === this.replica) this.locals.delete(localKey(entry.owner, entry.topic, entry.key));
+    removeFromGroup(this.ownerIndex, entry.owner, entry);
   }
 
   /** Folds cloud dots that have become contiguous into the context. */
