@@ -13,11 +13,17 @@ common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
   --profile            write a CPU profile of each server (DIR/profiles)
-join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000
+join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000
+             (target tandem-counts: counts mode past 1000 entries)
 typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --observers 100
 broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100
 capacity:    --connections N (default min(20000, ulimit -n − 200)) --room-size 100
              --idle-ms 10000 --heap-snapshot FILE (Tandem and others: written by the server)
+cluster:     --room 200 --typers-per-node 10 --interval-ms 1000 --duration-ms 10000
+             --observers-per-node 10 --broadcast-period-ms 100 --down-period-ms 1000
+             --kill-timeout-ms 15000   (two nodes over a redis-server of its own)
+soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
+             --typing-per-s 20 --sample-ms 5000
 `;
 
 const camel = (flag: string): string =>

@@ -2,16 +2,19 @@ import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { repoRoot, runLoadgen, startServer } from "./procs.js";
+import { repoRoot, runLoadgen, type ServerProcess, startServer } from "./procs.js";
+import { RedisServer } from "./redis.js";
 import { chartFor } from "./report/charts.js";
 import { checks, type TargetCheck, tableFor } from "./report/tables.js";
 import {
   type BroadcastOptions,
   type CapacityOptions,
+  type ClusterOptions,
   type JoinStormOptions,
   type Scenario,
   type ScenarioOptions,
   type ScenarioResults,
+  type SoakOptions,
   TARGET_LABELS,
   type Target,
   type TypingOptions,
@@ -33,11 +36,25 @@ export const DEFAULT_TARGETS: Record<Scenario, Target[]> = {
   // Coalescing only batches presence diffs: it changes nothing for a broadcast.
   broadcast: ["tandem", "raw", "socketio"],
   capacity: ["tandem", "raw", "socketio"],
+  // Both need Phoenix presence semantics (leave, refs, a cluster adapter): Tandem only.
+  cluster: ["tandem"],
+  soak: ["tandem"],
+};
+
+/** Targets a scenario can run against. */
+const SUPPORTED: Partial<Record<Scenario, Target[]>> = {
+  cluster: ["tandem", "tandem-nocoalesce", "tandem-counts"],
+  soak: ["tandem", "tandem-nocoalesce", "tandem-counts"],
 };
 
 export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions[S] {
   const all: ScenarioOptions = {
-    "join-storm": { n: 2000, concurrency: 200, timeoutMs: 45_000 } satisfies JoinStormOptions,
+    "join-storm": {
+      n: 2000,
+      concurrency: 200,
+      timeoutMs: 45_000,
+      steadyMs: 5000,
+    } satisfies JoinStormOptions,
     typing: {
       room: 1000,
       typers: 100,
@@ -58,6 +75,24 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       idleMs: 10_000,
       heapSnapshot: null,
     } satisfies CapacityOptions,
+    cluster: {
+      room: 200,
+      typersPerNode: 10,
+      intervalMs: 1000,
+      durationMs: 10_000,
+      observersPerNode: 10,
+      broadcastPeriodMs: 100,
+      downPeriodMs: 1000,
+      killTimeoutMs: 15_000,
+    } satisfies ClusterOptions,
+    soak: {
+      durationMs: 180_000,
+      clients: 500,
+      rooms: 10,
+      churnPerS: 20,
+      typingPerS: 20,
+      sampleMs: 5000,
+    } satisfies SoakOptions,
   };
   return all[scenario];
 }
@@ -65,8 +100,16 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
 /** How long one target's load generator may run before it is killed. */
 function loadgenTimeoutMs<S extends Scenario>(scenario: S, options: ScenarioOptions[S]): number {
   switch (scenario) {
-    case "join-storm":
-      return (options as JoinStormOptions).timeoutMs + 120_000;
+    case "join-storm": {
+      const o = options as JoinStormOptions;
+      return o.timeoutMs + o.steadyMs + 180_000;
+    }
+    case "cluster": {
+      const o = options as ClusterOptions;
+      return o.durationMs + o.killTimeoutMs + 120_000;
+    }
+    case "soak":
+      return (options as SoakOptions).durationMs + 120_000;
     case "typing":
       return (options as TypingOptions).durationMs + 120_000;
     case "broadcast": {
@@ -156,13 +199,52 @@ export async function runScenario<S extends Scenario>(
     const profileTarget = profileDir
       ? join(profileDir, `${scenario}-${target}-${stamp}`)
       : undefined;
-    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    const servers: ServerProcess[] = [];
+    let redis: RedisServer | undefined;
     try {
-      server = await startServer(target, {
-        ...(profileTarget ? { cpuProfileDir: profileTarget } : {}),
-      });
+      const supported = SUPPORTED[scenario];
+      if (supported && !supported.includes(target)) {
+        throw new Error(`${scenario} does not support ${target} (only ${supported.join(", ")})`);
+      }
+      if (scenario === "cluster") {
+        // Two nodes over a redis-server of our own (one we may disturb).
+        const o = options as ClusterOptions;
+        redis = await RedisServer.start();
+        const prefix = `bench-${stamp}`;
+        for (const node of ["a", "b"]) {
+          servers.push(
+            await startServer(target, {
+              name: `${target}/${node}`,
+              ...(profileTarget ? { cpuProfileDir: `${profileTarget}-${node}` } : {}),
+              env: {
+                REDIS_URL: redis.url,
+                REDIS_PREFIX: prefix,
+                NODE_NAME: `bench-${node}`,
+                TRACKER_BROADCAST_PERIOD_MS: String(o.broadcastPeriodMs),
+                TRACKER_DOWN_PERIOD_MS: String(o.downPeriodMs),
+                TRACKER_PERMDOWN_PERIOD_MS: String(Math.max(60_000, o.downPeriodMs * 10)),
+              },
+            }),
+          );
+        }
+      } else {
+        servers.push(
+          await startServer(target, {
+            ...(profileTarget ? { cpuProfileDir: profileTarget } : {}),
+          }),
+        );
+      }
+      const first = servers[0]!;
       entry.result = await runLoadgen<ScenarioResults[S]>(
-        { scenario, target, url: server.url, options: perTarget(scenario, options, target) },
+        {
+          scenario,
+          target,
+          url: first.url,
+          options: perTarget(scenario, options, target),
+          ...(servers.length > 1
+            ? { nodes: servers.map((s) => ({ url: s.url, pid: s.pid })) }
+            : {}),
+        },
         loadgenTimeoutMs(scenario, options),
         scenario === "capacity" ? 8192 : 4096,
       );
@@ -170,7 +252,8 @@ export async function runScenario<S extends Scenario>(
       entry.error = err instanceof Error ? err.message : String(err);
       process.stderr.write(`  ${target} failed: ${entry.error}\n`);
     } finally {
-      await server?.stop();
+      for (const server of servers) await server.stop();
+      await redis?.stop();
     }
     if (profileTarget) report.files.profiles.push(profileTarget);
     report.runs.push(entry);

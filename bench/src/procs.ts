@@ -27,13 +27,18 @@ export function killAll(): void {
   children.clear();
 }
 
-function spawnTs(file: string, args: string[], nodeFlags: string[]): ChildProcess {
+function spawnTs(
+  file: string,
+  args: string[],
+  nodeFlags: string[],
+  env: Record<string, string> = {},
+): ChildProcess {
   hookExit();
   const child = fork(join(here, file), args, {
     cwd: repoRoot,
     execArgv: ["--import", tsx, ...nodeFlags],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { ...process.env, NODE_ENV: "production" },
+    env: { ...process.env, NODE_ENV: "production", ...env },
   });
   children.add(child);
   child.once("exit", () => children.delete(child));
@@ -43,6 +48,7 @@ function spawnTs(file: string, args: string[], nodeFlags: string[]): ChildProces
 const SERVER_FILES: Record<Target, [string, string[]]> = {
   tandem: ["servers/tandem.ts", []],
   "tandem-nocoalesce": ["servers/tandem.ts", ["--no-coalesce"]],
+  "tandem-counts": ["servers/tandem.ts", ["--counts"]],
   raw: ["servers/raw.ts", []],
   socketio: ["servers/socketio.ts", []],
 };
@@ -59,16 +65,24 @@ export interface ServerProcess {
 /** Starts a target's server and waits for its `listening <port>` line. */
 export async function startServer(
   target: Target,
-  options: { cpuProfileDir?: string; verbose?: boolean } = {},
+  options: {
+    cpuProfileDir?: string;
+    verbose?: boolean;
+    /** Extra environment, e.g. REDIS_URL and NODE_NAME for a cluster node. */
+    env?: Record<string, string>;
+    /** Tag of its output lines (default the target). */
+    name?: string;
+  } = {},
 ): Promise<ServerProcess> {
   const [file, args] = SERVER_FILES[target];
+  const tag = options.name ?? target;
   const flags = ["--expose-gc"];
   if (options.cpuProfileDir) {
     flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
-  const child = spawnTs(file, args, flags);
+  const child = spawnTs(file, args, flags, options.env);
   child.stderr?.on("data", (chunk: Buffer) => {
-    process.stderr.write(prefix(`[${target}] `, chunk.toString()));
+    process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
@@ -80,7 +94,7 @@ export async function startServer(
         clearTimeout(timer);
         resolve(Number(match[1]));
       }
-      if (options.verbose) process.stderr.write(prefix(`[${target}] `, chunk.toString()));
+      if (options.verbose) process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
     });
     child.once("exit", (code) => {
       clearTimeout(timer);

@@ -1,14 +1,22 @@
 /** Shared by the harness and the load generator. */
 
-export const SCENARIOS = ["join-storm", "typing", "broadcast", "capacity"] as const;
+export const SCENARIOS = [
+  "join-storm",
+  "typing",
+  "broadcast",
+  "capacity",
+  "cluster",
+  "soak",
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-export const TARGETS = ["tandem", "tandem-nocoalesce", "raw", "socketio"] as const;
+export const TARGETS = ["tandem", "tandem-nocoalesce", "tandem-counts", "raw", "socketio"] as const;
 export type Target = (typeof TARGETS)[number];
 
 export const TARGET_LABELS: Record<Target, string> = {
   tandem: "Tandem",
   "tandem-nocoalesce": "Tandem coalesce:false",
+  "tandem-counts": "Tandem counts mode",
   raw: "raw ws ceiling",
   socketio: "Socket.IO 4.8",
 };
@@ -17,6 +25,11 @@ export interface JoinStormOptions {
   n: number;
   concurrency: number;
   timeoutMs: number;
+  /**
+   * After convergence: this long of typing by 1 % of the members (each toggles every
+   * second), to measure steady traffic per member per second. 0 skips it.
+   */
+  steadyMs: number;
 }
 
 export interface TypingOptions {
@@ -41,11 +54,42 @@ export interface CapacityOptions {
   heapSnapshot: string | null;
 }
 
+export interface ClusterOptions {
+  /** Clients in the room, split evenly across the two nodes. */
+  room: number;
+  /** Members on each node that toggle typing. */
+  typersPerNode: number;
+  intervalMs: number;
+  durationMs: number;
+  /** Observers on each node (latency is recorded at every observer). */
+  observersPerNode: number;
+  /** Tracker timings of both nodes. */
+  broadcastPeriodMs: number;
+  downPeriodMs: number;
+  /** How long observers wait for the killed node's users to leave. */
+  killTimeoutMs: number;
+}
+
+export interface SoakOptions {
+  durationMs: number;
+  /** Steady population of churning clients. */
+  clients: number;
+  rooms: number;
+  /** Reconnects and leave/rejoins per second, over the whole population. */
+  churnPerS: number;
+  /** Typing toggles per second, over the whole population. */
+  typingPerS: number;
+  /** Server memory is read (after GC) this often. */
+  sampleMs: number;
+}
+
 export interface ScenarioOptions {
   "join-storm": JoinStormOptions;
   typing: TypingOptions;
   broadcast: BroadcastOptions;
   capacity: CapacityOptions;
+  cluster: ClusterOptions;
+  soak: SoakOptions;
 }
 
 /** What the harness sends the load generator. */
@@ -55,6 +99,8 @@ export interface LoadgenRequest<S extends Scenario = Scenario> {
   /** ws:// or http:// base of the server, e.g. http://127.0.0.1:40123 */
   url: string;
   options: ScenarioOptions[S];
+  /** Cluster: every node's base URL and pid (the load generator kills the last one). */
+  nodes?: { url: string; pid: number }[];
 }
 
 export interface Common {
@@ -79,8 +125,27 @@ export interface JoinStormResult extends Common {
   bytes: number;
   serverCpuS: number;
   serverPeakRss: number;
-  /** Sampled every 100 ms: clients that list everyone, and the share of all N² pairs known. */
-  curve: { tMs: number; converged: number; known: number }[];
+  /**
+   * Sampled every 100 ms: clients that list everyone (counts mode: whose last summary
+   * counts N entries), the share of all N² pairs known, and frames/bytes so far.
+   */
+  curve: { tMs: number; converged: number; known: number; frames: number; bytes: number }[];
+  /** Clients that got at least one presence_summary (counts mode). */
+  summaryClients: number;
+  /** The steady phase after convergence, or null when skipped or not converged. */
+  steady: SteadyTraffic | null;
+}
+
+/** Traffic while 1 % of a converged room toggles typing, per member and second. */
+export interface SteadyTraffic {
+  seconds: number;
+  typers: number;
+  toggles: number;
+  framesPerMemberPerS: number;
+  bytesPerMemberPerS: number;
+  /** The same, per one-second bucket: constant when traffic does not grow with N. */
+  buckets: { framesPerMember: number; bytesPerMember: number }[];
+  serverCpuS: number;
 }
 
 export interface Latency {
@@ -152,11 +217,82 @@ export interface CapacityResult extends Common {
   heapSnapshot: string | null;
 }
 
+export interface ClusterResult extends Common {
+  room: number;
+  perNode: number[];
+  /** From the joins until every client lists all members across both nodes (ms). */
+  convergenceMs: number | null;
+  toggles: number;
+  /** Typing changes sent on one node and seen at observers on the other. */
+  crossNode: Latency;
+  /** The same node, for reference. */
+  sameNode: Latency;
+  /** Observed cross-node changes / expected. */
+  crossSeenRatio: number;
+  /** kill -9 of the last node: until each observer on the survivor saw all its users leave. */
+  kill: {
+    killedUsers: number;
+    observers: number;
+    /** Observers that saw every killed user leave within the timeout. */
+    complete: number;
+    /** Per observer, ms from the kill to the last leave. */
+    leaveMs: Latency;
+    /** Survivor users wrongly dropped at observers. */
+    falseLeaves: number;
+  };
+  /**
+   * Before the kill, at observers: members that vanished (a peer wrongly marked down)
+   * and metas joined again after they were first seen (the peer back up).
+   */
+  spuriousLeaves: number;
+  repeatedJoins: number;
+  broadcastPeriodMs: number;
+  downPeriodMs: number;
+}
+
+export interface SoakSample {
+  tS: number;
+  /** After GC. */
+  heapUsed: number;
+  rss: number;
+  connections: number;
+}
+
+export interface SoakResult extends Common {
+  clients: number;
+  rooms: number;
+  durationS: number;
+  reconnects: number;
+  rejoins: number;
+  toggles: number;
+  /** Refused joins, failed reconnects (counted, not fatal). */
+  opErrors: number;
+  samples: SoakSample[];
+  /** Least-squares slope of heap after GC (bytes per minute), first and second half. */
+  heapSlopeFirst: number;
+  heapSlopeSecond: number;
+  /** Heap after GC at the end minus at the middle (bytes). */
+  heapGrowthSecondHalf: number;
+  /** After quiescing: entries at observers that are not connected clients, and missing ones. */
+  ghosts: number;
+  lost: number;
+  /** Keys with more than one meta at an observer after quiescing. */
+  duplicates: number;
+  expectedPresences: number;
+  /** tandem_presences and tandem_connections from /metrics after quiescing. */
+  metricsPresences: number | null;
+  metricsConnections: number | null;
+  memoryFlat: boolean;
+  verdict: "PASS" | "FAIL";
+}
+
 export interface ScenarioResults {
   "join-storm": JoinStormResult;
   typing: TypingResult;
   broadcast: BroadcastResult;
   capacity: CapacityResult;
+  cluster: ClusterResult;
+  soak: SoakResult;
 }
 
 export type LoadgenReply =

@@ -12,7 +12,7 @@ describe("bench harness", () => {
   it("runs a tiny join-storm end to end against Tandem and the raw ceiling", async () => {
     const report = await runScenario("join-storm", {
       targets: ["tandem", "raw"],
-      options: { n: 50, timeoutMs: 10_000 },
+      options: { n: 50, timeoutMs: 10_000, steadyMs: 1000 },
       outDir,
       print: false,
     });

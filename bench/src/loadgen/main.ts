@@ -3,10 +3,12 @@
  * LoadgenRequest, and gets one LoadgenReply back.
  */
 import type { LoadgenReply, LoadgenRequest, ScenarioResults } from "../types.js";
+import { cluster } from "./cluster.js";
 import type { Driver } from "./conn.js";
 import { connectPhoenix } from "./phoenix-conn.js";
 import { broadcast, type Context, capacity, joinStorm, typing } from "./scenarios.js";
 import { connectSocketIo } from "./sio-conn.js";
+import { soak } from "./soak.js";
 
 async function run(request: LoadgenRequest): Promise<ScenarioResults[typeof request.scenario]> {
   const driver: Driver = request.target === "socketio" ? connectSocketIo : connectPhoenix;
@@ -20,6 +22,10 @@ async function run(request: LoadgenRequest): Promise<ScenarioResults[typeof requ
       return broadcast(ctx, (request as LoadgenRequest<"broadcast">).options);
     case "capacity":
       return capacity(ctx, (request as LoadgenRequest<"capacity">).options);
+    case "cluster":
+      return cluster(ctx, (request as LoadgenRequest<"cluster">).options, request.nodes ?? []);
+    case "soak":
+      return soak(ctx, (request as LoadgenRequest<"soak">).options);
   }
 }
 

@@ -7,6 +7,9 @@ const STATE = Buffer.from('"presence_state",');
 const DIFF = Buffer.from('"presence_diff",');
 const JOINS = Buffer.from('"joins":');
 const LEAVES = Buffer.from('"leaves":');
+const SUMMARY = Buffer.from('"presence_summary",');
+const ENTRIES = Buffer.from('"entries":');
+const REPLY = /^\["[^"]*","([^"]+)","[^"]*","phx_reply",/;
 const METAS = Buffer.from('":{"metas"');
 const QUOTE = 0x22;
 const U = 0x75;
@@ -23,20 +26,50 @@ class PhoenixConn implements Conn {
   onMembers: Conn["onMembers"] = null;
   onTyping: Conn["onTyping"] = null;
   onShout: Conn["onShout"] = null;
+  onSummary: Conn["onSummary"] = null;
+  onPresence: Conn["onPresence"] = null;
+  onClose: Conn["onClose"] = null;
   readonly #ws: WebSocket;
   #ref = 1;
-  #joining: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** The join ref of the current (or last) join; a new one for each join. */
+  #joinRef = "1";
+  /** Replies awaited, by ref. */
+  readonly #pending = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
 
   constructor(ws: WebSocket, index: number) {
     this.#ws = ws;
     this.index = index;
     ws.on("message", (data: Buffer) => this.#receive(data));
+    ws.on("close", () => {
+      for (const pending of this.#pending.values()) pending.reject(new Error("closed"));
+      this.#pending.clear();
+      this.onClose?.();
+    });
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
   }
 
   join(topic: string): Promise<void> {
+    const ref = String(++this.#ref);
+    this.#joinRef = ref;
+    return this.#request(ref, `["${ref}","${ref}",${JSON.stringify(topic)},"phx_join",{}]`);
+  }
+
+  leave(topic: string): Promise<void> {
+    const ref = String(++this.#ref);
+    return this.#request(
+      ref,
+      `["${this.#joinRef}","${ref}",${JSON.stringify(topic)},"phx_leave",{}]`,
+    );
+  }
+
+  #request(ref: string, frame: string): Promise<void> {
+    if (this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error("not open"));
     return new Promise((resolve, reject) => {
-      this.#joining = { resolve, reject };
-      this.#ws.send(`["1","1",${JSON.stringify(topic)},"phx_join",{}]`);
+      this.#pending.set(ref, { resolve, reject });
+      this.#ws.send(frame);
     });
   }
 
@@ -59,20 +92,42 @@ class PhoenixConn implements Conn {
 
   #push(topic: string, event: string, payload: string): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(`["1","${++this.#ref}",${JSON.stringify(topic)},"${event}",${payload}]`);
+    this.#ws.send(
+      `["${this.#joinRef}","${++this.#ref}",${JSON.stringify(topic)},"${event}",${payload}]`,
+    );
   }
 
   #receive(data: Buffer): void {
     this.frames++;
     this.bytes += data.length;
-    if (this.#joining) {
-      const text = data.toString();
-      if (text.startsWith('["1","1",') && text.includes('"phx_reply"')) {
-        const joining = this.#joining;
-        this.#joining = null;
-        if (text.includes('"status":"ok"')) joining.resolve();
-        else joining.reject(new Error(`join refused: ${text}`));
+    if (this.#pending.size > 0) {
+      // Only the head of the frame: a presence_state may be megabytes.
+      const match = REPLY.exec(data.subarray(0, 320).toString());
+      const pending = match ? this.#pending.get(match[1]!) : undefined;
+      if (pending) {
+        this.#pending.delete(match![1]!);
+        const text = data.toString();
+        if (text.includes('"status":"ok"')) pending.resolve();
+        else pending.reject(new Error(`refused: ${text}`));
         return;
+      }
+    }
+    if (this.onSummary && data.indexOf(SUMMARY) !== -1) {
+      const at = data.indexOf(ENTRIES);
+      if (at !== -1) {
+        let value = 0;
+        for (let i = at + ENTRIES.length; data[i]! >= 0x30 && data[i]! <= 0x39; i++) {
+          value = value * 10 + (data[i]! - 0x30);
+        }
+        this.onSummary(value);
+      }
+      return;
+    }
+    if (this.onPresence) {
+      const isState = data.indexOf(STATE) !== -1;
+      if (isState || data.indexOf(DIFF) !== -1) {
+        const frame = JSON.parse(data.toString()) as [unknown, unknown, string, string, never];
+        this.onPresence(isState ? "state" : "diff", frame[4]);
       }
     }
     const isShout = data.indexOf(SHOUT) !== -1;

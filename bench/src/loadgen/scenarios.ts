@@ -36,11 +36,15 @@ export interface Context {
 
 /**
  * N clients, already connected, send their joins to one room at the same moment; each
- * tracks whom it sees until it lists all N. The clock starts when the joins go out.
+ * tracks whom it sees until it lists all N. The clock starts when the joins go out. In
+ * counts mode a client has converged when a presence_summary of its counts N entries.
  */
 export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<JoinStormResult> {
   const n = o.n;
   const counts = new Int32Array(n);
+  // Entries in each client's last summary (-1: none yet).
+  const summaries = new Int32Array(n).fill(-1);
+  let summaryClients = 0;
   let known = 0;
   let converged = 0;
   let joined = 0;
@@ -52,7 +56,7 @@ export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<Join
   });
 
   const connectStart = now();
-  const ramp = await openAll(ctx.driver, ctx.url, n, o.concurrency, async () => {}, now() + 60_000);
+  const ramp = await openAll(ctx.driver, ctx.url, n, o.concurrency, async () => {}, now() + 90_000);
   const conns = ramp.conns.sort((a, b) => a.index - b.index);
   const connectS = (now() - connectStart) / 1000;
   log(`${conns.length} connected (${ramp.failed} failed) in ${connectS.toFixed(1)} s; joining`);
@@ -63,37 +67,59 @@ export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<Join
   const cpu = process.cpuUsage();
   const t0 = now();
   const curve: JoinStormResult["curve"] = [];
-  const sampler = setInterval(() => {
-    curve.push({ tMs: Math.round(now() - t0), converged, known: known / (n * n) });
-  }, 100);
+  const point = (): JoinStormResult["curve"][number] => ({
+    tMs: Math.round(now() - t0),
+    converged,
+    known: known / (n * n),
+    frames: totalFrames(conns),
+    bytes: totalBytes(conns),
+  });
+  const sampler = setInterval(() => curve.push(point()), 100);
   let failed = ramp.failed;
   let firstError = ramp.firstError;
+  const convergedOne = (): void => {
+    converged++;
+    if (converged === conns.length) {
+      convergenceMs = now() - t0;
+      done();
+    }
+  };
   for (const conn of conns) {
     const seen = new Uint8Array(n);
     const i = conn.index;
+    // What the client knows: its last summary once it has one, else its list.
+    const knows = (): number => (summaries[i]! >= 0 ? summaries[i]! : counts[i]!);
+    let finished = false;
+    const check = (previous: number): void => {
+      known += knows() - previous;
+      if (!finished && knows() === n) {
+        finished = true;
+        conn.onMembers = null;
+        conn.onSummary = null;
+        convergedOne();
+      }
+    };
     conn.onMembers = (joins, leaves) => {
+      const previous = knows();
       for (const j of joins) {
         if (j < n && seen[j] === 0) {
           seen[j] = 1;
           counts[i]!++;
-          known++;
         }
       }
       for (const l of leaves) {
         if (l < n && seen[l] === 1) {
           seen[l] = 0;
           counts[i]!--;
-          known--;
         }
       }
-      if (counts[i] === n) {
-        conn.onMembers = null;
-        converged++;
-        if (converged === conns.length) {
-          convergenceMs = now() - t0;
-          done();
-        }
-      }
+      check(previous);
+    };
+    conn.onSummary = (entries) => {
+      const previous = knows();
+      if (summaries[i] === -1) summaryClients++;
+      summaries[i] = entries;
+      check(previous);
     };
     conn.join(ROOM).then(
       () => {
@@ -111,15 +137,18 @@ export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<Join
       ? `not converged within ${o.timeoutMs} ms (${converged}/${n} clients, ${joined} joined)`
       : `converged in ${Math.round(convergenceMs)} ms`,
   );
-  // Count what is still on its way (bounded), then stop.
-  if (convergenceMs !== null) await settle(() => totalFrames(conns), 500, 5000);
+  // Count what is still on its way (bounded), then stop. Counts mode sends one more
+  // summary per interval while the room changes, so quiet means > 1 s without frames.
+  if (convergenceMs !== null) await settle(() => totalFrames(conns), 1500, 5000);
   clearInterval(sampler);
-  curve.push({ tMs: Math.round(now() - t0), converged, known: known / (n * n) });
-  const loadgenCpuS = cpuSeconds(cpu);
-  const after = await serverStats(ctx.url);
-  stopHeartbeats();
+  curve.push(point());
   const messages = totalFrames(conns);
   const bytes = totalBytes(conns);
+  const loadgenCpuS = cpuSeconds(cpu);
+  const after = await serverStats(ctx.url);
+  const steady =
+    convergenceMs !== null && o.steadyMs > 0 ? await steadyTraffic(ctx, conns, o.steadyMs) : null;
+  stopHeartbeats();
   for (const conn of conns) conn.close();
   return {
     n,
@@ -130,11 +159,83 @@ export async function joinStorm(ctx: Context, o: JoinStormOptions): Promise<Join
     allJoinedMs,
     convergenceMs,
     convergedClients: converged,
+    summaryClients,
     messages,
     bytes,
     serverCpuS: serverCpuSeconds(before, after),
     serverPeakRss: after.peakRss,
     curve,
+    steady,
+  };
+}
+
+/**
+ * A converged room where 1 % of the members toggle typing, each once a second (staggered):
+ * frames and bytes per member per second, in one-second buckets.
+ */
+async function steadyTraffic(
+  ctx: Context,
+  conns: readonly Conn[],
+  durationMs: number,
+): Promise<JoinStormResult["steady"]> {
+  const typers = conns.slice(0, Math.max(1, Math.floor(conns.length / 100)));
+  const members = conns.length;
+  const before = await serverStats(ctx.url);
+  const frames0 = totalFrames(conns);
+  const bytes0 = totalBytes(conns);
+  const buckets: NonNullable<JoinStormResult["steady"]>["buckets"] = [];
+  let lastFrames = frames0;
+  let lastBytes = bytes0;
+  const bucketTimer = setInterval(() => {
+    const f = totalFrames(conns);
+    const b = totalBytes(conns);
+    buckets.push({
+      framesPerMember: (f - lastFrames) / members,
+      bytesPerMember: (b - lastBytes) / members,
+    });
+    lastFrames = f;
+    lastBytes = b;
+  }, 1000);
+  let toggles = 0;
+  const values = new Uint8Array(typers.length);
+  const start = now();
+  const timers = typers.map((typer, k) =>
+    setTimeout(
+      () => {
+        const toggle = (): void => {
+          values[k] = values[k] ? 0 : 1;
+          typer.typing(ROOM, values[k] === 1);
+          toggles++;
+        };
+        toggle();
+        timers[k] = setInterval(toggle, 1000);
+      },
+      (k / typers.length) * 1000,
+    ),
+  );
+  await sleep(durationMs);
+  for (const timer of timers) clearTimeout(timer);
+  const seconds = (now() - start) / 1000;
+  clearInterval(bucketTimer);
+  const after = await serverStats(ctx.url);
+  // Leave nobody typing (the revert would otherwise fire later).
+  typers.forEach((typer, k) => {
+    if (values[k]) typer.typing(ROOM, false);
+  });
+  const frames = lastFrames - frames0;
+  const bytes = lastBytes - bytes0;
+  const bucketSeconds = Math.max(1, buckets.length);
+  log(
+    `steady: ${toggles} toggles by ${typers.length} typers in ${seconds.toFixed(1)} s, ${(frames / members / bucketSeconds).toFixed(2)} frames and ${(bytes / members / bucketSeconds).toFixed(0)} B per member per s`,
+  );
+  return {
+    seconds,
+    typers: typers.length,
+    toggles,
+    framesPerMemberPerS: frames / members / bucketSeconds,
+    bytesPerMemberPerS: bytes / members / bucketSeconds,
+    buckets,
+    serverCpuS: serverCpuSeconds(before, after),
   };
 }
 

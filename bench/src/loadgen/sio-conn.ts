@@ -22,6 +22,9 @@ class SocketIoConn implements Conn {
   onMembers: Conn["onMembers"] = null;
   onTyping: Conn["onTyping"] = null;
   onShout: Conn["onShout"] = null;
+  onSummary: Conn["onSummary"] = null;
+  onPresence: Conn["onPresence"] = null;
+  onClose: Conn["onClose"] = null;
   readonly #socket: Socket;
 
   constructor(socket: Socket, conn: number) {
@@ -35,6 +38,7 @@ class SocketIoConn implements Conn {
     socket.on("presence_join", (member: Member) => this.onMembers?.([index(member)], []));
     socket.on("presence_leave", (member: Member) => this.onMembers?.([], [index(member)]));
     socket.on("presence_update", (member: Member) => this.onTyping?.(index(member), member.typing));
+    socket.on("disconnect", () => this.onClose?.());
     socket.on("shout", (message: { body: string }) => {
       this.shouts++;
       this.onShout?.(message.body);
@@ -50,6 +54,14 @@ class SocketIoConn implements Conn {
           else resolve();
         });
     });
+  }
+
+  get open(): boolean {
+    return this.#socket.connected;
+  }
+
+  leave(_topic: string): Promise<void> {
+    return Promise.reject(new Error("the Socket.IO target has no leave"));
   }
 
   typing(topic: string, value: boolean): void {

@@ -2,8 +2,10 @@ import type { Report } from "../harness.js";
 import type {
   BroadcastResult,
   CapacityResult,
+  ClusterResult,
   JoinStormResult,
   Scenario,
+  SoakResult,
   Target,
   TypingResult,
 } from "../types.js";
@@ -12,6 +14,7 @@ import { barPanel, document, linePanel } from "./svg.js";
 const COLORS: Record<Target, string> = {
   tandem: "#1f77b4",
   "tandem-nocoalesce": "#ff7f0e",
+  "tandem-counts": "#9467bd",
   raw: "#2ca02c",
   socketio: "#d62728",
 };
@@ -30,30 +33,56 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
   switch (report.scenario) {
     case "join-storm": {
       const rs = runs as unknown as { label: string; color: string; r: JoinStormResult }[];
-      return document(W, 720, `Join storm: convergence over time (${subtitle(report)})`, [
-        linePanel(
-          { x: 80, y: 60, w: 820, h: 260 },
-          "Clients that list all N members (%)",
-          "seconds since the joins were sent",
-          "% clients converged",
-          rs.map(({ label, color, r }) => ({
-            name: label,
-            color,
-            points: r.curve.map((c) => [c.tMs / 1000, (100 * c.converged) / r.n]),
-          })),
-        ),
-        linePanel(
-          { x: 80, y: 400, w: 820, h: 260 },
-          "Member pairs known (% of N²)",
-          "seconds since the joins were sent",
-          "% of pairs",
-          rs.map(({ label, color, r }) => ({
-            name: label,
-            color,
-            points: r.curve.map((c) => [c.tMs / 1000, 100 * c.known]),
-          })),
-        ),
-      ]);
+      const steady = rs.filter(({ r }) => r.steady && r.steady.buckets.length > 0);
+      const steadyPanel = steady.length
+        ? [
+            linePanel(
+              { x: 80, y: 740, w: 820, h: 260 },
+              "Steady phase (1% typing): bytes per member in each second",
+              "second of the steady phase",
+              "bytes per member",
+              steady.map(({ label, color, r }) => ({
+                name: label,
+                color,
+                points: r.steady!.buckets.map((b, i): [number, number] => [
+                  i + 1,
+                  b.bytesPerMember,
+                ]),
+              })),
+              { yMin: 0 },
+            ),
+          ]
+        : [];
+      return document(
+        W,
+        steady.length ? 1060 : 720,
+        `Join storm: convergence over time (${subtitle(report)})`,
+        [
+          linePanel(
+            { x: 80, y: 60, w: 820, h: 260 },
+            "Clients that list all N members (%)",
+            "seconds since the joins were sent",
+            "% clients converged",
+            rs.map(({ label, color, r }) => ({
+              name: label,
+              color,
+              points: r.curve.map((c) => [c.tMs / 1000, (100 * c.converged) / r.n]),
+            })),
+          ),
+          linePanel(
+            { x: 80, y: 400, w: 820, h: 260 },
+            "Member pairs known (% of N²)",
+            "seconds since the joins were sent",
+            "% of pairs",
+            rs.map(({ label, color, r }) => ({
+              name: label,
+              color,
+              points: r.curve.map((c) => [c.tMs / 1000, 100 * c.known]),
+            })),
+          ),
+          ...steadyPanel,
+        ],
+      );
     }
     case "typing": {
       const rs = runs as unknown as { label: string; color: string; r: TypingResult }[];
@@ -116,6 +145,55 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
             },
           ]),
           { logX: true, logY: true },
+        ),
+      ]);
+    }
+    case "cluster": {
+      const rs = runs as unknown as { label: string; color: string; r: ClusterResult }[];
+      const keys = ["p50", "p95", "p99", "max"] as const;
+      const shades = ["#9ecae1", "#4292c6", "#08519c", "#08306b"];
+      const groups = rs.flatMap(({ label }) => [
+        `${label}: cross-node typing`,
+        `${label}: same-node typing`,
+        `${label}: leave after kill -9`,
+      ]);
+      return document(W, 440, `Cluster: two nodes over Redis (${subtitle(report)})`, [
+        barPanel(
+          { x: 80, y: 60, w: 820, h: 320 },
+          "Latency at observers (ms, log scale)",
+          "ms",
+          groups,
+          keys.map((k, i) => ({
+            name: k,
+            color: shades[i]!,
+            values: rs.flatMap(({ r }) => [r.crossNode[k], r.sameNode[k], r.kill.leaveMs[k]]),
+          })),
+          { logY: true },
+        ),
+      ]);
+    }
+    case "soak": {
+      const rs = runs as unknown as { label: string; color: string; r: SoakResult }[];
+      return document(W, 440, `Soak: server memory under churn (${subtitle(report)})`, [
+        linePanel(
+          { x: 80, y: 60, w: 820, h: 320 },
+          "Heap after GC (solid) and RSS (dashed), MB",
+          "seconds",
+          "MB",
+          rs.flatMap(({ label, color, r }) => [
+            {
+              name: `${label} heap`,
+              color,
+              points: r.samples.map((s): [number, number] => [s.tS, s.heapUsed / 2 ** 20]),
+            },
+            {
+              name: `${label} RSS`,
+              color,
+              dashed: true,
+              points: r.samples.map((s): [number, number] => [s.tS, s.rss / 2 ** 20]),
+            },
+          ]),
+          { yMin: 0 },
         ),
       ]);
     }

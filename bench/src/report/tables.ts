@@ -2,8 +2,10 @@ import type { Report, TargetRun } from "../harness.js";
 import type {
   BroadcastResult,
   CapacityResult,
+  ClusterResult,
   JoinStormResult,
   Scenario,
+  SoakResult,
   Target,
   TypingResult,
 } from "../types.js";
@@ -63,6 +65,10 @@ export function tableFor<S extends Scenario>(report: Report<S>): string {
       return typingTable(report as unknown as Report<"typing">);
     case "broadcast":
       return broadcastTable(report as unknown as Report<"broadcast">);
+    case "cluster":
+      return clusterTable(report as unknown as Report<"cluster">);
+    case "soak":
+      return soakTable(report as unknown as Report<"soak">);
     default:
       return capacityTable(report as unknown as Report<"capacity">);
   }
@@ -85,6 +91,8 @@ function joinStormTable(report: Report<"join-storm">): string {
     "messages",
     "× ceiling",
     "MB",
+    "msgs/member",
+    "KB/member",
     "server CPU s",
     "× ceiling",
     "peak RSS MB",
@@ -95,15 +103,116 @@ function joinStormTable(report: Report<"join-storm">): string {
     ms(r.convergenceMs),
     ratio(r.convergenceMs, ceiling?.convergenceMs),
     ms(r.allJoinedMs),
-    `${r.convergedClients}/${r.n}`,
+    `${r.convergedClients}/${r.n}${r.summaryClients > 0 ? ` (${r.summaryClients} got summaries)` : ""}`,
     count(r.messages),
     ratio(r.messages, ceiling?.messages),
     mb(r.bytes),
+    fixed(r.messages / r.n, 1),
+    kb(r.bytes / r.n),
     fixed(r.serverCpuS),
     ratio(r.serverCpuS, ceiling?.serverCpuS),
     mb(r.serverPeakRss),
     fixed(r.loadgenCpuS),
   ]);
+  const main = markdown(header, [...rows, ...failedRows(report, header.length)]);
+  const steady = ok(report).filter(({ r }) => r.steady);
+  if (steady.length === 0) return main;
+  const steadyHeader = [
+    `steady: 1% of N=${report.options.n} toggle typing 1/s`,
+    "toggles",
+    "frames/member/s",
+    "B/member/s",
+    "B/member in each 1 s bucket",
+    "server CPU %",
+  ];
+  const steadyRows: Row[] = steady.map(({ label, r }) => {
+    const s = r.steady!;
+    return [
+      label,
+      s.toggles,
+      fixed(s.framesPerMemberPerS),
+      count(s.bytesPerMemberPerS),
+      s.buckets.map((b) => Math.round(b.bytesPerMember)).join(" "),
+      fixed((s.serverCpuS / s.seconds) * 100, 0),
+    ];
+  });
+  return `${main}\n\n${markdown(steadyHeader, steadyRows)}`;
+}
+
+function clusterTable(report: Report<"cluster">): string {
+  const o = report.options;
+  const header = [
+    `cluster 2 nodes, room=${o.room}, tracker ${o.broadcastPeriodMs}/${o.downPeriodMs} ms`,
+    "converged ms",
+    "toggles",
+    "cross seen",
+    "cross p50 ms",
+    "p95",
+    "p99",
+    "max",
+    "same-node p50/p99 ms",
+    "false leaves / repeated joins before kill",
+    "kill -9: observers done",
+    "leave p50 ms",
+    "leave max ms",
+    "false leaves after kill",
+  ];
+  const rows: Row[] = ok(report).map(({ label, r }) => [
+    `${label} (${r.perNode.join("+")})`,
+    ms(r.convergenceMs),
+    r.toggles,
+    `${(r.crossSeenRatio * 100).toFixed(1)}%`,
+    ms(r.crossNode.p50),
+    ms(r.crossNode.p95),
+    ms(r.crossNode.p99),
+    ms(r.crossNode.max),
+    `${ms(r.sameNode.p50)}/${ms(r.sameNode.p99)}`,
+    `${r.spuriousLeaves} / ${r.repeatedJoins}`,
+    `${r.kill.complete}/${r.kill.observers} (${r.kill.killedUsers} users)`,
+    ms(r.kill.leaveMs.p50),
+    ms(r.kill.leaveMs.max),
+    r.kill.falseLeaves,
+  ]);
+  return markdown(header, [...rows, ...failedRows(report, header.length)]);
+}
+
+function soakTable(report: Report<"soak">): string {
+  const o = report.options;
+  const header = [
+    `soak ${Math.round(o.durationMs / 1000)} s, ${o.clients} clients, ${o.rooms} rooms`,
+    "reconnects",
+    "rejoins",
+    "toggles",
+    "op errors",
+    "heap MB start→mid→end",
+    "RSS MB start→end",
+    "heap slope KB/min 1st/2nd half",
+    "ghosts",
+    "lost",
+    "dup metas",
+    "presences (metrics/expected)",
+    "verdict",
+  ];
+  const rows: Row[] = ok(report).map(({ label, r }) => {
+    const first = r.samples[0];
+    const last = r.samples[r.samples.length - 1];
+    const mid = r.samples[Math.floor(r.samples.length / 2)];
+    return [
+      label,
+      r.reconnects,
+      r.rejoins,
+      r.toggles,
+      r.opErrors,
+      `${mb(first?.heapUsed ?? NaN)}→${mb(mid?.heapUsed ?? NaN)}→${mb(last?.heapUsed ?? NaN)}`,
+      `${mb(first?.rss ?? NaN)}→${mb(last?.rss ?? NaN)}`,
+      `${fixed(r.heapSlopeFirst / 1024, 0)}/${fixed(r.heapSlopeSecond / 1024, 0)}`,
+      r.ghosts,
+      r.lost,
+      r.duplicates,
+      `${r.metricsPresences ?? "—"}/${r.expectedPresences}`,
+      `${r.verdict}${r.memoryFlat ? "" : " (memory grows)"}`,
+    ];
+  });
   return markdown(header, [...rows, ...failedRows(report, header.length)]);
 }
 
@@ -271,6 +380,43 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
         target: "broadcast: Tandem throughput ≥80% of the raw ceiling",
         met: r >= 0.8,
         detail: `${(r * 100).toFixed(0)}% (${count(t.maxDeliveredPerS)} vs ${count(raw.maxDeliveredPerS)} deliveries/s)`,
+      });
+    }
+  }
+  if (report.scenario === "join-storm") {
+    const c = find(report, "tandem-counts")?.result as JoinStormResult | undefined;
+    if (c) {
+      out.push({
+        target: "join-storm counts mode: every client saw a summary of all N",
+        met: c.convergenceMs !== null,
+        detail: `${c.convergedClients}/${c.n} in ${ms(c.convergenceMs)} ms, ${kb(c.bytes / c.n)} KB per member`,
+      });
+    }
+  }
+  if (report.scenario === "cluster" && tandem) {
+    const t = tandem as ClusterResult;
+    out.push({
+      target: "cluster: killed node's users leave at every observer on the survivor",
+      met: t.kill.complete === t.kill.observers && t.kill.falseLeaves === 0,
+      detail: `${t.kill.complete}/${t.kill.observers} observers, max ${ms(t.kill.leaveMs.max)} ms (down period ${t.downPeriodMs} ms), ${t.kill.falseLeaves} false leaves`,
+    });
+  }
+  if (report.scenario === "cluster" && tandem) {
+    const t = tandem as ClusterResult;
+    out.push({
+      target: "cluster: no node is marked down while alive (no false leaves before the kill)",
+      met: t.spuriousLeaves === 0,
+      detail: `${t.spuriousLeaves} false leaves, ${t.repeatedJoins} repeated joins at observers (tracker ${t.broadcastPeriodMs}/${t.downPeriodMs} ms)`,
+    });
+  }
+  if (report.scenario === "soak") {
+    for (const run of report.runs) {
+      const r = run.result as SoakResult | undefined;
+      if (!r) continue;
+      out.push({
+        target: `soak (${run.label}): memory flat, no ghosts, no lost presences`,
+        met: r.verdict === "PASS",
+        detail: `heap slope ${fixed(r.heapSlopeSecond / 1024, 0)} KB/min in the 2nd half (flat ≤ 256), ghosts ${r.ghosts}, lost ${r.lost}, duplicates ${r.duplicates}, presences ${r.metricsPresences ?? "—"}/${r.expectedPresences}`,
       });
     }
   }

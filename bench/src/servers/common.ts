@@ -23,7 +23,10 @@ declare const gc: (() => void) | undefined;
  * Adds `/stats` (`?gc` collects garbage first, `?reset` restarts the peak RSS) and
  * `/heapsnapshot?file=...` to a server; other paths get 404 unless `fallback` answers.
  */
-export function statsServer(connections: () => number): Server {
+export function statsServer(
+  connections: () => number,
+  fallback?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Server {
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -61,6 +64,7 @@ export function statsServer(connections: () => number): Server {
     }
     // Socket.IO answers its own path on the same server; everything else is not found.
     if (url.pathname.startsWith("/socket.io/")) return;
+    if (fallback?.(req, res)) return;
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   });
 }

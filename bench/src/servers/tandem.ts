@@ -1,9 +1,13 @@
 /**
  * Target (a)/(b): a Tandem presence room as in examples/room. Each join tracks
  * `{name, typing}` and pushes presence_state; `typing` sets a transient field; `shout`
- * broadcasts to the room. `--no-coalesce` sends one presence diff per change.
+ * broadcasts to the room. `--no-coalesce` sends one presence diff per change; `--counts`
+ * turns on counts mode past 1000 entries (summaries once a second, typing highlighted).
+ * With `REDIS_URL` (and `NODE_NAME`, `TRACKER_*_MS`, see `clusterFromEnv`) the process is
+ * one node of a cluster. `/metrics` is the endpoint's Prometheus text.
  */
 import { isJsonObject } from "@tandem/protocol";
+import { clusterFromEnv } from "@tandem/redis";
 import {
   type CoalesceOptions,
   channel,
@@ -33,18 +37,32 @@ const silent: Logger = {
 
 exitWithParent();
 const coalesce = !process.argv.includes("--no-coalesce");
+const counts = process.argv.includes("--counts");
 let endpoint: Endpoint | undefined;
-const server = statsServer(() => endpoint?.connectionCount ?? 0);
-endpoint = new Endpoint({ server, checkOrigin: false, logger: silent });
+const server = statsServer(
+  () => endpoint?.connectionCount ?? 0,
+  (req, res) => endpoint?.handleHttp(req, res) ?? false,
+);
+const cluster = clusterFromEnv(process.env, silent);
+endpoint = new Endpoint({ server, checkOrigin: false, logger: silent, pubsub: cluster.pubsub });
 // TANDEM_COALESCE="minIntervalMs,perSubscriberMs,maxIntervalMs" tries other cooldowns.
 const tuning = process.env.TANDEM_COALESCE?.split(",").map(Number);
 const coalesceOptions: CoalesceOptions | undefined = tuning
   ? { minIntervalMs: tuning[0]!, perSubscriberMs: tuning[1]!, maxIntervalMs: tuning[2]! }
   : undefined;
-const presence = new Presence(
-  endpoint,
-  coalesce ? (coalesceOptions ? { coalesce: coalesceOptions } : {}) : { coalesce: false },
-);
+const presence = new Presence(endpoint, {
+  ...(coalesce ? (coalesceOptions ? { coalesce: coalesceOptions } : {}) : { coalesce: false }),
+  replication: cluster.replication,
+  ...(counts
+    ? {
+        largeRooms: {
+          threshold: 1000,
+          intervalMs: 1000,
+          highlight: (meta: { typing?: unknown }) => meta.typing === true,
+        },
+      }
+    : {}),
+});
 if (coalesce && coalesceOptions) {
   process.stderr.write(`coalesce options ${JSON.stringify(coalesceOptions)}\n`);
 }
