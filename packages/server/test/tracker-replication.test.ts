@@ -277,3 +277,39 @@ describe("a tracker without a cluster", () => {
     expect(tracker.list("room")).toHaveLength(500);
   });
 });
+
+describe("tracker timings", () => {
+  it("keeps an idle peer up when the down period is short (no flapping)", async () => {
+    const network = new SimNetwork();
+    let now = 0;
+    const start = async (name: string) => {
+      const pubsub = new PubSub({ adapter: network.adapter(name) });
+      await pubsub.start();
+      // Default silent periods (10 x 100 ms) would leave 1.1 s between idle heartbeats.
+      return new Tracker({
+        pubsub,
+        logger: silentLogger,
+        broadcastPeriodMs: 100,
+        downPeriodMs: 1000,
+        timers: false,
+        now: () => now,
+      });
+    };
+    const a = await start("a");
+    const b = await start("b");
+    b.track("o", "room", "bob", {});
+    const leaves: string[] = [];
+    a.onDiff((diffs) => {
+      for (const changes of diffs.values()) for (const e of changes.leaves) leaves.push(e.key);
+    });
+    const random = prng(9);
+    for (let i = 0; i < 100; i++) {
+      now += 100;
+      a.tick();
+      b.tick();
+      network.deliver(random);
+    }
+    expect(leaves).toEqual([]);
+    expect(a.list("room")).toHaveLength(1);
+  });
+});

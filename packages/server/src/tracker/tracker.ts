@@ -50,7 +50,10 @@ export interface TrackerOptions {
   metrics?: Metrics;
   /** Heartbeat (with the pending delta) every this many ms. Default 1500. */
   broadcastPeriodMs?: number;
-  /** An idle node still heartbeats after this many silent periods. Default 10. */
+  /**
+   * An idle node still heartbeats after this many silent periods. Default 10, lowered
+   * when needed so that idle heartbeats come at least twice per down period.
+   */
   maxSilentPeriods?: number;
   /** A peer silent this long is down: its entries leave. Default 2 × period × silent periods. */
   downPeriodMs?: number;
@@ -106,8 +109,14 @@ export class Tracker {
     this.#topic = options.topic ?? "tandem:tracker";
     this.#now = options.now ?? Date.now;
     this.#periodMs = options.broadcastPeriodMs ?? 1500;
-    this.#maxSilentPeriods = options.maxSilentPeriods ?? 10;
-    this.#downPeriodMs = options.downPeriodMs ?? this.#periodMs * this.#maxSilentPeriods * 2;
+    const maxSilentPeriods = options.maxSilentPeriods ?? 10;
+    this.#downPeriodMs = options.downPeriodMs ?? this.#periodMs * maxSilentPeriods * 2;
+    // An idle node must still be heard at least twice per down period, or its peers mark
+    // it down and up again over and over (a short down period with default silences).
+    this.#maxSilentPeriods = Math.max(
+      0,
+      Math.min(maxSilentPeriods, Math.floor(this.#downPeriodMs / (2 * this.#periodMs)) - 1),
+    );
     this.#permdownPeriodMs = options.permdownPeriodMs ?? 1_200_000;
     this.#clockSamplePeriods = options.clockSamplePeriods ?? 2;
     if (this.#downPeriodMs < 2 * this.#periodMs) {
