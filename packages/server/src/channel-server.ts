@@ -28,6 +28,7 @@ import {
   type StopReason,
 } from "./results.js";
 import type { SharedMessage } from "./shared-message.js";
+import type { OutboundFrame } from "./text-bytes.js";
 
 /** What a channel needs from the connection that carries it. */
 export interface ChannelHost {
@@ -37,7 +38,7 @@ export interface ChannelHost {
   readonly connectionId: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  write(frame: Frame): void;
+  write(frame: OutboundFrame): void;
   channelExited(channel: ChannelServer): void;
   /** The fastlane shared by this connection's channels of one definition. */
   fastlaneFor(definition: ChannelDefinition<never>): Fastlane;

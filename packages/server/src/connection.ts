@@ -15,6 +15,7 @@ import type { Metrics } from "./metrics.js";
 import type { Fastlane, PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
 import type { SocketHandler } from "./socket-handler.js";
+import { type OutboundFrame, TextBytes } from "./text-bytes.js";
 import { type Rate, TokenBucket } from "./token-bucket.js";
 
 /** Limits that protect the server (and everyone else on it) from one connection. */
@@ -114,7 +115,7 @@ export class Connection implements ChannelHost {
     return this.#ws.readyState === WebSocket.CLOSED;
   }
 
-  write(frame: Frame): void {
+  write(frame: OutboundFrame): void {
     if (this.#ws.readyState !== WebSocket.OPEN) return;
     if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       // A close frame would queue behind the same backlog: cut the connection instead.
@@ -123,9 +124,14 @@ export class Connection implements ChannelHost {
       this.terminate();
       return;
     }
-    this.#ws.send(frame);
+    if (frame instanceof TextBytes) {
+      this.#ws.send(frame.bytes, { binary: false });
+      this.metrics.bytesOut.inc(frame.bytes.length);
+    } else {
+      this.#ws.send(frame);
+      this.metrics.bytesOut.inc(frameBytes(frame));
+    }
     this.metrics.messagesOut.inc();
-    this.metrics.bytesOut.inc(frameBytes(frame));
   }
 
   fastlaneFor(definition: ChannelDefinition<never>): Fastlane {
@@ -346,17 +352,8 @@ function interceptSet(definition: ChannelDefinition<never>): ReadonlySet<string>
   return set;
 }
 
-// Fan-out writes one frame to many connections in a row: measure it once.
-let lastFrame: string | undefined;
-let lastFrameBytes = 0;
-
 function frameBytes(frame: Frame): number {
-  if (typeof frame !== "string") return frame.byteLength;
-  if (frame !== lastFrame) {
-    lastFrame = frame;
-    lastFrameBytes = Buffer.byteLength(frame);
-  }
-  return lastFrameBytes;
+  return typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
 }
 
 function truncate(reason: string): string {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Broadcast, Frame, JsonObject, Serializer } from "@tandem/protocol";
+import type { Broadcast, JsonObject, Serializer } from "@tandem/protocol";
 import type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
+import { forMany, type OutboundFrame } from "./text-bytes.js";
 
 /**
  * A direct path from a broadcast to a client connection that skips the channel:
@@ -10,7 +11,7 @@ export interface Fastlane {
   readonly serializer: Serializer;
   /** Events the channel wants to see (and rewrite) itself instead. */
   readonly intercept: ReadonlySet<string>;
-  write(frame: Frame): void;
+  write(frame: OutboundFrame): void;
 }
 
 /** One subscription to a topic. */
@@ -120,7 +121,7 @@ export class PubSub {
     if (!subscribers) return 0;
     const started = this.#observeFanout ? process.hrtime.bigint() : 0n;
     const message: Broadcast = { topic, event, payload };
-    const frames = new Map<Serializer, Frame>();
+    const frames = new Map<Serializer, OutboundFrame>();
     let reached = 0;
     // Copy first: a delivery may unsubscribe (a channel stopping) while we iterate.
     for (const subscriber of [...subscribers]) {
@@ -133,7 +134,7 @@ export class PubSub {
       }
       let frame = frames.get(lane.serializer);
       if (frame === undefined) {
-        frame = lane.serializer.encodeBroadcast(message);
+        frame = forMany(lane.serializer.encodeBroadcast(message));
         frames.set(lane.serializer, frame);
       }
       lane.write(frame);

@@ -1,4 +1,5 @@
-import type { Frame, JsonObject, Serializer } from "@tandem/protocol";
+import type { JsonObject, Serializer } from "@tandem/protocol";
+import { forMany, type OutboundFrame } from "./text-bytes.js";
 
 /**
  * One message for many clients of a topic, such as a presence list for everyone who
@@ -6,7 +7,7 @@ import type { Frame, JsonObject, Serializer } from "@tandem/protocol";
  * broadcast frame (no join_ref), which every incarnation of the channel accepts.
  */
 export class SharedMessage {
-  readonly #frames = new Map<Serializer, Frame>();
+  readonly #frames = new Map<Serializer, OutboundFrame>();
 
   constructor(
     readonly topic: string,
@@ -15,14 +16,12 @@ export class SharedMessage {
   ) {}
 
   /** The frame for one wire format, encoded on first use. */
-  frameFor(serializer: Serializer): Frame {
+  frameFor(serializer: Serializer): OutboundFrame {
     let frame = this.#frames.get(serializer);
     if (frame === undefined) {
-      frame = serializer.encodeBroadcast({
-        topic: this.topic,
-        event: this.event,
-        payload: this.payload,
-      });
+      frame = forMany(
+        serializer.encodeBroadcast({ topic: this.topic, event: this.event, payload: this.payload }),
+      );
       this.#frames.set(serializer, frame);
     }
     return frame;
