@@ -48,11 +48,6 @@ export class LargeRooms {
     return this.#topics.has(topic);
   }
 
-  /** The topic's summary now, e.g. for a member who just joined. */
-  summary(topic: string): PresenceSummary {
-    return this.#hooks.summary(topic);
-  }
-
   /**
    * Records a change to `topic`. Returns true when the room is (or just stopped being)
    * in counts mode: the caller must not send the change as a diff.

@@ -236,13 +236,9 @@ export class Presence {
    * costs one list per cooldown instead of one per member.
    */
   async pushState(socket: ChannelSocket): Promise<void> {
-    if (this.#largeRooms?.isLarge(socket.topic)) {
-      socket.push(
-        PresenceEvent.summary,
-        this.#largeRooms.summary(socket.topic) as unknown as JsonObject,
-      );
-      return;
-    }
+    // A large room's next summary (at most one interval away) covers the newcomer: a
+    // summary per joiner would cost O(N) each, O(N²) for a crowd.
+    if (this.#largeRooms?.isLarge(socket.topic)) return;
     if (this.#stateWaiters) {
       this.#stateWaiters.add(socket.topic, (waiters) => waiters.push(socket));
       return;
