@@ -1,7 +1,6 @@
 import {
   type Broadcast,
   ChannelEvent,
-  type Frame,
   type JsonObject,
   type JsonValue,
   type Message,
