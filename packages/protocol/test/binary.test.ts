@@ -156,6 +156,8 @@ describe("binary decoding of untrusted input", () => {
         decodeClientFrame(data);
         decodeServerFrame(data);
       }),
+      // `npm run fuzz` sets FUZZ_RUNS for a long run.
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
     );
   });
 });

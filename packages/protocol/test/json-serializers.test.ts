@@ -100,6 +100,8 @@ describe("V2 JSON serializer", () => {
         v2JsonSerializer.decode(text);
         v1JsonSerializer.decode(text);
       }),
+      // `npm run fuzz` sets FUZZ_RUNS for a long run.
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
     );
   });
 });

@@ -10,7 +10,12 @@ let server: TestServer;
 let witness: RawClient;
 
 beforeAll(async () => {
-  server = await startServer(socketHandler, { maxFrameSize: 64 * 1024 });
+  // The witness pings once per run; a long run must not trip the per-connection rate limit,
+  // which limits.test.ts covers.
+  server = await startServer(socketHandler, {
+    maxFrameSize: 64 * 1024,
+    messageRate: { limit: 1_000_000, intervalMs: 1000 },
+  });
   witness = await RawClient.connect(server.url, "vsn=2.0.0&user=witness");
   witness.send(["1", "1", "room:fuzz", "phx_join", {}]);
   await witness.reply("1");
