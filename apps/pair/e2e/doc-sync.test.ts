@@ -6,23 +6,14 @@ import {
   defineSocket,
   Endpoint,
   error,
-  type Logger,
   ok,
+  silentLogger,
 } from "@tandem/server";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { DocSync } from "../web/src/room/doc-sync.js";
-
-const quiet = (): void => {};
-const silentLogger: Logger = {
-  debug: quiet,
-  info: quiet,
-  warn: quiet,
-  error: quiet,
-  child: () => silentLogger,
-};
 
 /**
  * The web app's DocSync against a server whose storage fails on demand, which a browser

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPairServer, type PairServer } from "@tandem/pair-server";
-import type { Logger } from "@tandem/server";
+import { silentLogger } from "@tandem/server";
 import {
   type Browser,
   type BrowserContext,
@@ -17,16 +17,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const webRoot = fileURLToPath(new URL("../web", import.meta.url));
 const webDir = join(webRoot, "dist");
 const screenshots = fileURLToPath(new URL("./screenshots", import.meta.url));
-
-const quiet = (): void => {};
-/** The browser is what is under test here; the server's logs would only be noise. */
-const silentLogger: Logger = {
-  debug: quiet,
-  info: quiet,
-  warn: quiet,
-  error: quiet,
-  child: () => silentLogger,
-};
 
 /** Bounded waits for what the other browser should see. */
 const SEEN = { timeout: 10_000, interval: 100 };

@@ -8,16 +8,13 @@
  */
 import { createRoomEndpoint } from "@tandem/example-room/room";
 import { clusterFromEnv } from "@tandem/redis";
-import type { CoalesceOptions, Endpoint, Logger, PresenceOptions } from "@tandem/server";
+import {
+  type CoalesceOptions,
+  type Endpoint,
+  type PresenceOptions,
+  silentLogger,
+} from "@tandem/server";
 import { exitWithParent, listen, statsServer } from "./common.js";
-
-const silent: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silent,
-};
 
 exitWithParent();
 const coalesce = !process.argv.includes("--no-coalesce");
@@ -27,7 +24,7 @@ const server = statsServer(
   () => endpoint?.connectionCount ?? 0,
   (req, res) => endpoint?.handleHttp(req, res) ?? false,
 );
-const cluster = clusterFromEnv(process.env, silent);
+const cluster = clusterFromEnv(process.env, silentLogger);
 // TANDEM_COALESCE="minIntervalMs,perSubscriberMs,maxIntervalMs" tries other cooldowns.
 const tuning = process.env.TANDEM_COALESCE?.split(",").map(Number);
 const coalesceOptions: CoalesceOptions | undefined = tuning
@@ -52,7 +49,7 @@ if (coalesce && coalesceOptions) {
 
 // The same room as examples/room: what a user of Tandem would run.
 endpoint = createRoomEndpoint(
-  { server, logger: silent, pubsub: cluster.pubsub },
+  { server, logger: silentLogger, pubsub: cluster.pubsub },
   presenceOptions,
 ).endpoint;
 await endpoint.pubsub.start();

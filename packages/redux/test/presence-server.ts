@@ -6,20 +6,10 @@ import {
   defineSocket,
   Endpoint,
   error,
-  type Logger,
   ok,
   Presence,
+  silentLogger,
 } from "@tandem/server";
-
-const quiet = (): void => {};
-/** Tests check behaviour, not logs. */
-const silentLogger: Logger = {
-  debug: quiet,
-  info: quiet,
-  warn: quiet,
-  error: quiet,
-  child: () => silentLogger,
-};
 
 /** A real Tandem server whose `room:*` channel tracks each user, as an app would. */
 export interface PresenceServer {

@@ -7,7 +7,7 @@ export type {
 } from "./channel.js";
 export { defineChannel } from "./channel.js";
 export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
-export { defaultLogger, type Logger } from "./logger.js";
+export { defaultLogger, type Logger, silentLogger } from "./logger.js";
 export { Metrics } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
 export type { LargeRoomOptions } from "./presence/large-rooms.js";

@@ -13,3 +13,14 @@ export interface Logger {
 export function defaultLogger(): Logger {
   return pino({ name: "tandem", level: process.env.LOG_LEVEL ?? "info" });
 }
+
+const quiet = (): void => {};
+
+/** A logger that drops everything: for tests and benchmarks that judge behaviour, not logs. */
+export const silentLogger: Logger = {
+  debug: quiet,
+  info: quiet,
+  warn: quiet,
+  error: quiet,
+  child: () => silentLogger,
+};

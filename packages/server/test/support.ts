@@ -1,15 +1,14 @@
 import type { AddressInfo } from "node:net";
-import { pino } from "pino";
 import { WebSocket } from "ws";
 import {
   type Assigns,
   Endpoint,
   type EndpointOptions,
-  type Logger,
   type SocketHandler,
+  silentLogger,
 } from "../src/index.js";
 
-export const silentLogger: Logger = pino({ level: "silent" });
+export { silentLogger };
 
 export interface TestServer {
   endpoint: Endpoint;

@@ -1,10 +1,2 @@
-import type { Logger } from "@tandem/server";
-
-/** A logger that drops everything, so test output stays readable. */
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-};
+/** Tests check behaviour, not logs. */
+export { silentLogger } from "@tandem/server";
