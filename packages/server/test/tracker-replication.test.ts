@@ -245,9 +245,17 @@ describe("tracker replication over a simulated bus", () => {
           }
         }
       }),
-      { numRuns: 40 },
+      // The examples once left a stale entry behind: a dot seen in a later delta stood in
+      // for the delta that made it, whose remove of an older entry was never applied.
+      {
+        numRuns: 150,
+        examples: [
+          [1951790159, 3],
+          [1175108236, 3],
+        ],
+      },
     );
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("Liveness", () => {

@@ -252,6 +252,39 @@ describe("TrackerState", () => {
     expect(keys(a.byTopic("lobby"))).toEqual(["x"]);
   });
 
+  it("a dot seen in a later delta does not stand for the removes of the delta that made it", () => {
+    const [a, b] = cluster("a", "b") as [TrackerState, TrackerState];
+    a.join("o", "lobby", "k", { v: 1 });
+    b.merge(a.takeDelta());
+    a.update("o", "lobby", "k", { v: 2 });
+    a.takeDelta(); // lost on the way to b: it removed v1's dot
+    a.update("o", "lobby", "k", { v: 3 });
+    b.merge(a.takeDelta()); // names v2's dot as removed, but not v1's
+    expect(b.byKey("lobby", "k").map((e) => e.meta)).toEqual([{ v: 1 }, { v: 3 }]);
+    // b must still look behind a, or anti-entropy would never bring it v1's remove
+    expect(b.clocks()["a#1"]).toBe(1);
+
+    b.merge(a.extract(b.clocks()));
+    expect(b.byKey("lobby", "k").map((e) => e.meta)).toEqual([{ v: 3 }]);
+    expect(b.clocks()).toEqual(a.clocks());
+  });
+
+  it("a range merged ahead of the context counts once the gap before it is filled", () => {
+    const [a, b] = cluster("a", "b") as [TrackerState, TrackerState];
+    a.join("u1", "lobby", "u1", {});
+    const d1 = a.takeDelta();
+    a.join("u2", "lobby", "u2", {});
+    const d2 = a.takeDelta();
+    a.leave("u1", "lobby", "u1");
+    const d3 = a.takeDelta();
+    b.merge(d3);
+    b.merge(d2);
+    expect(b.clocks()["a#1"]).toBe(0);
+    b.merge(d1);
+    expect(b.clocks()).toEqual(a.clocks());
+    expect(keys(b.byTopic("lobby"))).toEqual(["u2"]);
+  });
+
   it("the local replica is the only authority on its own entries", () => {
     const [a] = cluster("a", "b") as [TrackerState, TrackerState];
     const mine = a.join("alice", "lobby", "alice", {});

@@ -2,10 +2,12 @@
  * The tracker's CRDT: an add-wins observed-remove set of presence entries
  * `(owner, topic, key) -> meta`, replicated with deltas and full-state transfers.
  *
- * Every add is tagged with a dot `(replica, clock)`. A replica's causal context (a contiguous
- * clock per replica, plus "clouds" of dots seen out of order) records which dots it has seen.
- * An entry is removed remotely exactly when the remote has seen its dot but no longer holds
- * it, so a remove needs no tombstone beyond the dot itself.
+ * Every add is tagged with a dot `(replica, clock)`. A replica's causal context (a clock per
+ * replica, plus "clouds" of dots seen beyond it) records which dots it has seen. An entry is
+ * removed remotely exactly when the remote has seen its dot but no longer holds it, so a
+ * remove needs no tombstone beyond the dot itself. The clock of a replica only moves over
+ * whole delta ranges and transfers, never over cloud dots: it promises that every change
+ * up to it, removes included, has been applied, which is what anti-entropy relies on.
  *
  * Pure data and algorithms: no timers and no I/O. The tracker process owns the clock of
  * heartbeats, liveness and the network; it calls into this module.
@@ -87,6 +89,9 @@ export interface Updated {
 }
 
 type DotSets = Map<ReplicaId, Set<number>>;
+
+/** Out-of-order delta ranges kept per replica before the oldest is given up. */
+const MAX_APPLIED_RANGES = 64;
 
 /**
  * The entries sharing a key or an owner. Nearly always exactly one, and an entry per
@@ -188,6 +193,8 @@ export class TrackerState {
   private readonly values = new Map<ReplicaId, Map<number, Entry>>();
   private readonly topicIndex = new Map<string, TopicIndex>();
   private readonly ownerIndex = new Map<string, Group>();
+  /** Delta ranges merged ahead of the context, per replica, until the context reaches them. */
+  private readonly applied = new Map<ReplicaId, [start: number, end: number][]>();
   private delta: PendingDelta;
 
   constructor(ref: ReplicaRef) {
@@ -387,6 +394,7 @@ export class TrackerState {
           if (entry) observeRemove(entry);
         }
       }
+      this.advanceContext(remote.range);
     } else {
       for (const [replica, stored] of this.values) {
         if (replica === self) continue;
@@ -400,6 +408,7 @@ export class TrackerState {
         const local = this.context.get(replica);
         if (replica !== self && local !== undefined && clock > local) {
           this.context.set(replica, clock);
+          this.foldApplied(replica);
         }
       }
     }
@@ -409,7 +418,7 @@ export class TrackerState {
     for (const [replica, dots] of remoteDots) {
       for (const clock of dots) addDot(this.clouds, replica, clock);
     }
-    this.compact();
+    this.pruneClouds();
     return { joins, leaves };
   }
 
@@ -454,6 +463,7 @@ export class TrackerState {
     for (const entry of entries) this.remove(entry);
     this.context.delete(id);
     this.clouds.delete(id);
+    this.applied.delete(id);
     this.statuses.delete(id);
     this.delta.clouds.delete(id);
     return { joins: [], leaves };
@@ -549,13 +559,51 @@ export class TrackerState {
     removeFromGroup(this.ownerIndex, entry.owner, entry);
   }
 
-  /** Folds cloud dots that have become contiguous into the context. */
-  private compact(): void {
+  /**
+   * Moves the context over a merged delta's range, replica by replica. Only a whole range
+   * proves that every change of a replica up to its end, removes included, has been
+   * applied here; a dot seen alone (through a later delta or a relay) says nothing of the
+   * removes its own delta carried, and a context that skipped them would never ask again.
+   * A range that starts beyond the context waits until the context reaches it.
+   */
+  private advanceContext(range: DeltaRange): void {
+    for (const [replica, end] of Object.entries(range.end)) {
+      const local = this.context.get(replica);
+      if (replica === this.replica || local === undefined || end <= local) continue;
+      const ranges = upsert(this.applied, replica, () => []);
+      ranges.push([clockAt(range.start, replica), end]);
+      // Anti-entropy repairs what a dropped range leaves behind; an old range only waits.
+      if (ranges.length > MAX_APPLIED_RANGES) ranges.shift();
+      this.foldApplied(replica);
+    }
+  }
+
+  /** Extends a replica's context over the applied ranges that now touch it. */
+  private foldApplied(replica: ReplicaId): void {
+    const ranges = this.applied.get(replica);
+    if (!ranges) return;
+    let clock = this.context.get(replica)!;
+    let folded = true;
+    while (folded) {
+      folded = false;
+      for (const [start, end] of ranges) {
+        if (start <= clock && end > clock) {
+          clock = end;
+          folded = true;
+        }
+      }
+    }
+    this.context.set(replica, clock);
+    const waiting = ranges.filter(([, end]) => end > clock);
+    if (waiting.length === 0) this.applied.delete(replica);
+    else this.applied.set(replica, waiting);
+  }
+
+  /** Drops cloud dots the context has caught up with. */
+  private pruneClouds(): void {
     for (const [replica, dots] of this.clouds) {
-      let clock = this.context.get(replica)!;
+      const clock = this.context.get(replica)!;
       for (const dot of dots) if (dot <= clock) dots.delete(dot);
-      while (dots.delete(clock + 1)) clock++;
-      this.context.set(replica, clock);
       if (dots.size === 0) this.clouds.delete(replica);
     }
   }
