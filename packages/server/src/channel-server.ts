@@ -39,8 +39,6 @@ export interface ChannelHost {
   readonly metrics: Metrics;
   write(frame: OutboundFrame): void;
   channelExited(channel: ChannelServer): void;
-  /** The fastlane shared by this connection's channels of one definition. */
-  fastlaneFor(definition: ChannelDefinition<never>): Fastlane;
 }
 
 type ChannelState = "joining" | "joined" | "closed";
@@ -48,12 +46,27 @@ type Task = () => unknown;
 
 let ownerSequence = 0;
 
+// One intercept set per channel definition, shared by every channel of it.
+const intercepts = new WeakMap<ChannelDefinition<never>, ReadonlySet<string>>();
+
+function interceptSet(definition: ChannelDefinition<never>): ReadonlySet<string> {
+  let set = intercepts.get(definition);
+  if (!set) {
+    set = new Set(definition.intercept ?? []);
+    intercepts.set(definition, set);
+  }
+  return set;
+}
+
 /**
  * One joined topic on one connection: the Node counterpart of a Phoenix channel
  * process. Its callbacks run one at a time from a mailbox; an exception in any of them
  * ends this channel with `phx_error` and nothing else.
+ *
+ * It is also its own topic's subscriber and fastlane, so that a joined channel, of which a
+ * server holds tens of thousands, costs no closures or side objects for either.
  */
-export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
+export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, Fastlane {
   readonly topic: string;
   readonly joinRef: string;
   readonly socket: ChannelSocket<A>;
@@ -65,12 +78,11 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
   readonly #mailbox: Task[] = [];
   // The mailbox stays paused until the join reply is on the wire.
   #draining = true;
-  // Allocated on first use: most channels never set a timer.
+  // Allocated on first use: most channels never set a timer nor follow another topic.
   #timers: Set<ReturnType<typeof setTimeout>> | undefined;
-  readonly #subscriptions = new Map<string, () => void>();
+  #subscriptions: Map<string, () => void> | undefined;
   readonly #exitCallbacks: ((reason: StopReason) => void)[] = [];
-  /** Broadcasts of this topic go straight to the connection, one encode for all. */
-  readonly fastlane: Fastlane;
+  readonly intercept: ReadonlySet<string>;
 
   constructor(
     definition: ChannelDefinition<A>,
@@ -83,9 +95,24 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
     this.#host = host;
     this.topic = topic;
     this.joinRef = joinRef;
-    this.#assigns = { ...assigns };
+    // Assigns are replaced, never mutated, so the caller's fresh object can be kept.
+    this.#assigns = assigns;
     this.socket = new BoundChannelSocket(this, `${++ownerSequence}`, host);
-    this.fastlane = host.fastlaneFor(definition);
+    this.intercept = interceptSet(definition as ChannelDefinition<never>);
+  }
+
+  /** Broadcasts of this topic go straight to the connection, one encode for all. */
+  get fastlane(): Fastlane {
+    return this;
+  }
+
+  get serializer(): Serializer {
+    return this.#host.serializer;
+  }
+
+  /** Writes a broadcast frame encoded for every subscriber (the fastlane). */
+  write(frame: OutboundFrame): void {
+    this.#host.write(frame);
   }
 
   /** An intercepted broadcast of this topic: through `handleOut`, in mailbox order. */
@@ -118,7 +145,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
     }
     this.#state = "joined";
     this.#host.metrics.channels.inc();
-    this.#subscriptions.set(this.topic, this.#host.pubsub.subscribe(this.topic, this));
+    this.#host.pubsub.subscribe(this.topic, this);
     return result;
   }
 
@@ -224,8 +251,9 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
     this.#mailbox.length = 0;
     for (const timer of this.#timers ?? []) clearTimeout(timer);
     this.#timers = undefined;
-    for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
-    this.#subscriptions.clear();
+    if (wasJoined) this.#host.pubsub.unsubscribe(this.topic, this);
+    for (const unsubscribe of this.#subscriptions?.values() ?? []) unsubscribe();
+    this.#subscriptions = undefined;
     for (const callback of this.#exitCallbacks) {
       try {
         callback(reason);
@@ -339,20 +367,22 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber {
   }
 
   subscribeTopic(topic: string): void {
-    if (this.#state === "closed" || this.#subscriptions.has(topic)) return;
+    if (this.#state === "closed" || topic === this.topic || this.#subscriptions?.has(topic)) {
+      return;
+    }
     const subscriber: Subscriber = {
       deliver: (b) => {
         const info: BroadcastInfo = { kind: "broadcast", ...b };
         this.#enqueue(() => this.#handleInfo(info));
       },
     };
+    this.#subscriptions ??= new Map();
     this.#subscriptions.set(topic, this.#host.pubsub.subscribe(topic, subscriber));
   }
 
   unsubscribeTopic(topic: string): void {
-    if (topic === this.topic) return;
-    this.#subscriptions.get(topic)?.();
-    this.#subscriptions.delete(topic);
+    this.#subscriptions?.get(topic)?.();
+    this.#subscriptions?.delete(topic);
   }
 
   socketRef(): SocketRef {

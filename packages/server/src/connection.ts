@@ -7,12 +7,12 @@ import {
   type Serializer,
 } from "@tandem/protocol";
 import { WebSocket } from "ws";
-import type { Assigns, ChannelDefinition } from "./channel.js";
+import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
 import { exceedsDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-import type { Fastlane, PubSub } from "./pubsub.js";
+import type { PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
 import type { SocketHandler } from "./socket-handler.js";
 import { type OutboundFrame, TextBytes } from "./text-bytes.js";
@@ -57,10 +57,10 @@ export class Connection implements ChannelHost {
   readonly #assigns: Assigns;
   readonly #limits: ConnectionLimits;
   readonly #channels = new Map<string, ChannelServer>();
-  readonly #fastlanes = new Map<ChannelDefinition<never>, Fastlane>();
+  readonly #onClosed: (connection: Connection) => void;
   // Joins wait for the join before them, and later messages wait for a pending join.
   #inbox: Promise<void> = Promise.resolve();
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastSeen = idleClock();
   #unsubscribeId: (() => void) | undefined;
   #closed = false;
   readonly #messageBudget: TokenBucket;
@@ -78,6 +78,8 @@ export class Connection implements ChannelHost {
     limits: ConnectionLimits;
     logger: Logger;
     metrics: Metrics;
+    /** Called once the WebSocket has closed and the channels have exited. */
+    onClosed: (connection: Connection) => void;
   }) {
     this.#ws = options.ws;
     this.serializer = options.serializer;
@@ -88,6 +90,7 @@ export class Connection implements ChannelHost {
     this.#limits = options.limits;
     this.logger = options.logger;
     this.metrics = options.metrics;
+    this.#onClosed = options.onClosed;
     const now = Date.now();
     this.#messageBudget = new TokenBucket(this.#limits.messageRate, now);
     this.#joinBudget = new TokenBucket(this.#limits.joinRate, now);
@@ -100,9 +103,21 @@ export class Connection implements ChannelHost {
       });
     }
     this.#ws.on("message", (data, isBinary) => this.#receive(data, isBinary));
-    this.#ws.on("close", () => this.#closeChannels({ shutdown: "closed" }));
+    this.#ws.on("close", () => {
+      this.#closeChannels({ shutdown: "closed" });
+      this.#onClosed(this);
+    });
     this.#ws.on("error", (err) => this.logger.debug({ err }, "websocket error"));
-    this.#touch();
+  }
+
+  /**
+   * Closes the connection when the client has sent nothing for the idle timeout. The
+   * endpoint sweeps every connection with this instead of keeping a timer for each.
+   */
+  closeIfIdle(now: number): void {
+    if (this.#closed || now - this.#lastSeen < this.#limits.idleTimeoutMs) return;
+    this.logger.info({}, "closing an idle connection");
+    this.close(CloseCode.goingAway, "idle timeout");
   }
 
   /** Number of live channels. */
@@ -134,19 +149,6 @@ export class Connection implements ChannelHost {
     this.metrics.messagesOut.inc();
   }
 
-  fastlaneFor(definition: ChannelDefinition<never>): Fastlane {
-    let lane = this.#fastlanes.get(definition);
-    if (!lane) {
-      lane = {
-        serializer: this.serializer,
-        intercept: interceptSet(definition),
-        write: (frame) => this.write(frame),
-      };
-      this.#fastlanes.set(definition, lane);
-    }
-    return lane;
-  }
-
   channelExited(channel: ChannelServer): void {
     if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
   }
@@ -166,7 +168,7 @@ export class Connection implements ChannelHost {
   }
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    this.#touch();
+    this.#lastSeen = idleClock();
     const raw = Buffer.isBuffer(data)
       ? data
       : Array.isArray(data)
@@ -316,23 +318,9 @@ export class Connection implements ChannelHost {
     );
   }
 
-  #touch(): void {
-    // One timer per connection, pushed back on every frame rather than replaced.
-    if (this.#idleTimer) {
-      this.#idleTimer.refresh();
-      return;
-    }
-    this.#idleTimer = setTimeout(() => {
-      this.logger.info({}, "closing an idle connection");
-      this.close(CloseCode.goingAway, "idle timeout");
-    }, this.#limits.idleTimeoutMs);
-    this.#idleTimer.unref?.();
-  }
-
   #closeChannels(reason: StopReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#unsubscribeId?.();
     const channels = [...this.#channels.values()];
     this.#channels.clear();
@@ -340,16 +328,12 @@ export class Connection implements ChannelHost {
   }
 }
 
-// One intercept set per channel definition, shared by every connection.
-const intercepts = new WeakMap<ChannelDefinition<never>, ReadonlySet<string>>();
-
-function interceptSet(definition: ChannelDefinition<never>): ReadonlySet<string> {
-  let set = intercepts.get(definition);
-  if (!set) {
-    set = new Set(definition.intercept ?? []);
-    intercepts.set(definition, set);
-  }
-  return set;
+/**
+ * Whole milliseconds since the process started: a small integer, which V8 keeps inside the
+ * connection object (a `Date.now()` there would be a boxed double per connection).
+ */
+export function idleClock(): number {
+  return Math.floor(performance.now());
 }
 
 function frameBytes(frame: Frame): number {

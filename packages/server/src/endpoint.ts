@@ -5,7 +5,7 @@ import { CloseCode, type JsonObject, type Serializer, serializerForVsn } from "@
 import { type WebSocket, WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
-import { Connection, type ConnectionLimits } from "./connection.js";
+import { Connection, type ConnectionLimits, idleClock } from "./connection.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { type OriginCheck, originAllowed } from "./origin.js";
@@ -73,6 +73,8 @@ export class Endpoint {
   readonly #maxFrameSize: number;
   readonly #checkOrigin: OriginCheck;
   readonly #limits: ConnectionLimits;
+  readonly #idleSweep: ReturnType<typeof setInterval>;
+  readonly #released = (connection: Connection) => this.#connections.delete(connection);
   #draining = false;
 
   constructor(options: EndpointOptions = {}) {
@@ -102,12 +104,20 @@ export class Endpoint {
       });
     this.#wss = new WebSocketServer({
       noServer: true,
+      // The endpoint keeps its own set of connections; a second one would cost a listener
+      // and a set entry per socket.
+      clientTracking: false,
       maxPayload: this.#maxFrameSize,
       handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
     });
     this.#server.on("upgrade", (req, socket, head) => {
       void this.#upgrade(req, socket, head);
     });
+    // One sweep for every connection instead of a timer each; a connection is closed
+    // between one and 1.25 idle timeouts (at most 5 s late) after its last frame.
+    const sweepMs = Math.max(10, Math.min(this.#limits.idleTimeoutMs / 4, 5000));
+    this.#idleSweep = setInterval(() => this.#sweepIdle(), sweepMs);
+    this.#idleSweep.unref();
   }
 
   /** The HTTP server the endpoint listens on. */
@@ -208,6 +218,7 @@ export class Endpoint {
     const deadline = Date.now() + timeoutMs;
     while (this.#connections.size > 0 && Date.now() < deadline) await sleep(10);
     for (const connection of this.#connections) connection.terminate();
+    clearInterval(this.#idleSweep);
     this.#wss.close();
     if (this.#ownsServer && this.#server.listening) {
       await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -233,7 +244,10 @@ export class Endpoint {
       authToken: takeAuthToken(req),
       headers: req.headers,
       origin: req.headers.origin ?? null,
-      remoteAddress: req.socket.remoteAddress ?? null,
+      // Read on demand: Node caches the peer address on the socket once asked.
+      get remoteAddress() {
+        return req.socket.remoteAddress ?? null;
+      },
       url,
     };
     let assigns: Assigns | null;
@@ -272,9 +286,14 @@ export class Endpoint {
       limits: this.#limits,
       logger: this.logger,
       metrics: this.metrics,
+      onClosed: this.#released,
     });
     this.#connections.add(connection);
-    ws.on("close", () => this.#connections.delete(connection));
+  }
+
+  #sweepIdle(): void {
+    const now = idleClock();
+    for (const connection of this.#connections) connection.closeIfIdle(now);
   }
 }
 

