@@ -207,6 +207,9 @@ export interface CapacityResult extends Common {
   /** (RSS after joins − RSS before) / joined, after GC. */
   rssPerConn: number;
   heapPerConn: number;
+  /** RSS growth over the second half of the connections / that half, after GC. */
+  marginalRssPerConn: number;
+  marginalHeapPerConn: number;
   /** external + arrayBuffers growth per connection (ws buffers). */
   externalPerConn: number;
   /** Server CPU while idle, as a share of one core. */

@@ -245,6 +245,7 @@ async function fillRoom(
   size: number,
   topic: (index: number) => string,
   deadlineMs: number,
+  firstIndex = 0,
 ): Promise<{ conns: Conn[]; failed: number; firstError: string | null; rampS: number }> {
   const start = now();
   const ramp = await openAll(
@@ -254,6 +255,7 @@ async function fillRoom(
     200,
     (conn) => conn.join(topic(conn.index)),
     start + deadlineMs,
+    firstIndex,
   );
   ramp.conns.sort((a, b) => a.index - b.index);
   await settle(() => totalFrames(ramp.conns), 1000, 30_000);
@@ -436,18 +438,35 @@ async function settleAt(count: () => number, quietMs: number, maxMs: number): Pr
   return lastChange;
 }
 
-/** C idle connections, each joined (rooms of `roomSize`) and tracked: memory and idle CPU. */
+/**
+ * C idle connections, each joined (rooms of `roomSize`) and tracked: memory and idle CPU.
+ * Memory is read after GC before the first connection, after the first half and after
+ * all; the second half's growth is the marginal cost of a connection, free of what the
+ * process pays once (the young generation growing to its size, code, allocator arenas).
+ */
 export async function capacity(ctx: Context, o: CapacityOptions): Promise<CapacityResult> {
   const baseline = await serverStats(ctx.url, "gc&reset");
   const cpu = process.cpuUsage();
-  const { conns, failed, firstError, rampS } = await fillRoom(
-    ctx,
-    o.connections,
-    (i) => `room:cap-${Math.floor(i / o.roomSize)}`,
-    150_000,
-  );
-  const stopHeartbeats = heartbeats(conns);
+  const room = (i: number): string => `room:cap-${Math.floor(i / o.roomSize)}`;
+  const half = Math.floor(o.connections / 2);
+  const first = await fillRoom(ctx, half, room, 150_000);
+  const stopFirst = heartbeats(first.conns);
+  const middle = await serverStats(ctx.url, "gc");
+  const second = await fillRoom(ctx, o.connections - half, room, 150_000, half);
+  const conns = [...first.conns, ...second.conns];
+  const failed = first.failed + second.failed;
+  const firstError = first.firstError ?? second.firstError;
+  const rampS = first.rampS + second.rampS;
+  const stopSecond = heartbeats(second.conns);
+  const stopHeartbeats = (): void => {
+    stopFirst();
+    stopSecond();
+  };
   const loaded = await serverStats(ctx.url, "gc");
+  const kbPer = (a: number, b: number): string => ((a - b) / 1024 / second.conns.length).toFixed(2);
+  log(
+    `second half, per connection: RSS ${kbPer(loaded.rss, middle.rss)} KB, heap used ${kbPer(loaded.heapUsed, middle.heapUsed)} KB, heap committed ${kbPer(loaded.heapTotal, middle.heapTotal)} KB`,
+  );
   const idleStart = now();
   await sleep(o.idleMs);
   const idleEnd = await serverStats(ctx.url);
@@ -459,6 +478,7 @@ export async function capacity(ctx: Context, o: CapacityOptions): Promise<Capaci
   const loadgenCpuS = cpuSeconds(cpu);
   for (const conn of conns) conn.close();
   const per = (a: number, b: number): number => (a - b) / Math.max(1, joined);
+  const perSecond = (a: number, b: number): number => (a - b) / Math.max(1, second.conns.length);
   return {
     connections: o.connections,
     joined,
@@ -468,6 +488,8 @@ export async function capacity(ctx: Context, o: CapacityOptions): Promise<Capaci
     heapUsed: loaded.heapUsed,
     rssPerConn: per(loaded.rss, baseline.rss),
     heapPerConn: per(loaded.heapUsed, baseline.heapUsed),
+    marginalRssPerConn: perSecond(loaded.rss, middle.rss),
+    marginalHeapPerConn: perSecond(loaded.heapUsed, middle.heapUsed),
     externalPerConn: per(
       loaded.external + loaded.arrayBuffers,
       baseline.external + baseline.arrayBuffers,

@@ -40,8 +40,9 @@ export interface Ramp {
 }
 
 /**
- * Opens `count` connections with at most `concurrency` handshakes in flight, then runs
- * `each` (e.g. join) on each connection as soon as it is open. Failures are counted.
+ * Opens `count` connections (indexes from `firstIndex`) with at most `concurrency`
+ * handshakes in flight, then runs `each` (e.g. join) on each connection as soon as it is
+ * open. Failures are counted.
  */
 export async function openAll(
   driver: Driver,
@@ -50,15 +51,17 @@ export async function openAll(
   concurrency: number,
   each: (conn: Conn) => Promise<void>,
   deadline: number,
+  firstIndex = 0,
 ): Promise<Ramp> {
   const conns: Conn[] = [];
   let failed = 0;
   let firstError: string | null = null;
-  let next = 0;
+  let next = firstIndex;
+  const end = firstIndex + count;
   const pending: Promise<void>[] = [];
   let lastLog = now();
   const worker = async (): Promise<void> => {
-    while (next < count && now() < deadline) {
+    while (next < end && now() < deadline) {
       const index = next++;
       try {
         const localAddress = sourceAddress(index);

@@ -209,6 +209,11 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
             { name: "RSS", color: "#3182bd", values: rs.map(({ r }) => r.rssPerConn / 1024) },
             { name: "JS heap", color: "#9ecae1", values: rs.map(({ r }) => r.heapPerConn / 1024) },
             {
+              name: "marginal RSS",
+              color: "#31a354",
+              values: rs.map(({ r }) => r.marginalRssPerConn / 1024),
+            },
+            {
               name: "external+buffers",
               color: "#c6dbef",
               values: rs.map(({ r }) => r.externalPerConn / 1024),

@@ -12,6 +12,8 @@ export interface ServerStats {
   /** The kernel's lifetime peak RSS of the process. */
   maxRss: number;
   heapUsed: number;
+  /** V8 heap committed, used or not. */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   connections: number;
@@ -50,6 +52,7 @@ export function statsServer(
         peakRss,
         maxRss: process.resourceUsage().maxRSS * 1024,
         heapUsed: memory.heapUsed,
+        heapTotal: memory.heapTotal,
         external: memory.external,
         arrayBuffers: memory.arrayBuffers,
         connections: connections(),
