@@ -58,8 +58,8 @@ export class Connection implements ChannelHost {
   readonly #limits: ConnectionLimits;
   readonly #channels = new Map<string, ChannelServer>();
   readonly #onClosed: (connection: Connection) => void;
-  // Joins wait for the join before them, and later messages wait for a pending join.
-  #inbox: Promise<void> = Promise.resolve();
+  // While a join is pending, later messages wait here (joins included), in order.
+  #waiting: Message[] | undefined;
   #lastSeen = idleClock();
   #unsubscribeId: (() => void) | undefined;
   #closed = false;
@@ -189,11 +189,38 @@ export class Connection implements ChannelHost {
       this.#refuse(message, refusal);
       return;
     }
-    this.#inbox = this.#inbox
-      .then(() => this.#route(message))
-      .catch((err: unknown) => {
-        this.logger.error({ err }, "routing failed");
-      });
+    if (this.#waiting) this.#waiting.push(message);
+    else this.#dispatch(message);
+  }
+
+  /**
+   * Routes one message. A join holds back the messages after it until it has been
+   * answered; returns whether this one did.
+   */
+  #dispatch(message: Message): boolean {
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.#route(message);
+    } catch (err) {
+      this.logger.error({ err }, "routing failed");
+    }
+    if (!pending) return false;
+    this.#waiting = [];
+    pending
+      .catch((err: unknown) => this.logger.error({ err }, "routing failed"))
+      .then(() => this.#resume(this.#waiting ?? []));
+    return true;
+  }
+
+  #resume(waiting: Message[]): void {
+    this.#waiting = undefined;
+    while (waiting.length > 0) {
+      if (this.#dispatch(waiting.shift()!)) {
+        // Another join is pending: what is left waits behind it.
+        this.#waiting!.push(...waiting);
+        return;
+      }
+    }
   }
 
   /** Why a decoded message must not be processed, if it must not. */

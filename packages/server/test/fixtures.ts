@@ -12,7 +12,7 @@ export const roomChannel = defineChannel<TestAssigns>({
   async join(topic, payload, socket) {
     if (topic === "room:forbidden") return error({ reason: "unauthorized" });
     if (topic === "room:crash") throw new Error("join crash");
-    if (topic === "room:slow") await new Promise((r) => setTimeout(r, 100));
+    if (topic.startsWith("room:slow")) await new Promise((r) => setTimeout(r, 100));
     if (isJsonObject(payload) && payload.after_join) socket.send("after_join");
     return ok({ user: socket.assigns.user });
   },

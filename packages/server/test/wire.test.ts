@@ -202,6 +202,18 @@ describe("joining and routing", () => {
     expect(refs).toEqual(["1", "2"]);
   });
 
+  it("keeps order across several slow joins with messages between them", async () => {
+    const client = await connect();
+    client.send(["1", "1", "room:slow", "phx_join", {}]);
+    client.send(["1", "2", "room:slow", "ping", { n: 1 }]);
+    client.send(["3", "3", "room:slow2", "phx_join", {}]);
+    client.send([null, "4", "phoenix", "heartbeat", {}]);
+    client.send(["3", "5", "room:slow2", "ping", { n: 2 }]);
+    await client.reply("5");
+    const refs = client.frames.map((f) => (f as unknown[])[1]);
+    expect(refs).toEqual(["1", "2", "3", "4", "5"]);
+  });
+
   it("leaves: ok reply then phx_close with the join_ref; later pushes are unmatched", async () => {
     const client = await connect();
     await joined(client, "room:a", "1");
