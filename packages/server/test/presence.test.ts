@@ -146,6 +146,27 @@ describe("Presence with the official phoenix client", () => {
     await converged(ada.presence, bob.presence);
   });
 
+  it("keeps other members' revert timers when a typing member leaves", async () => {
+    server = await startPresenceServer();
+    const ada = join("ada");
+    const bob = join("bob");
+    const carol = join("carol");
+    await Promise.all([ada.joined, bob.joined, carol.joined]);
+    await converged(ada.presence, bob.presence, carol.presence);
+    const typing = (who: string) =>
+      carol.presence
+        .list((k, p) => (k === who ? p.metas[0].typing : null))
+        .filter((t) => t !== null);
+    await call(ada.channel, "typing");
+    await call(bob.channel, "typing");
+    await eventually(() => typing("ada")[0] === true && typing("bob")[0] === true);
+    await call(ada.channel, "typing");
+    ada.channel.leave();
+    await eventually(() => typing("ada").length === 0);
+    await eventually(() => typing("bob")[0] === false);
+    await converged(bob.presence, carol.presence);
+  });
+
   it("refuses updates over the per-connection rate limit with a clear error", async () => {
     server = await startPresenceServer({ rateLimit: { limit: 3, intervalMs: 60_000 } });
     const ada = join("ada");

@@ -99,7 +99,8 @@ export class Presence {
   readonly #stateWaiters: TopicCooldown<ChannelSocket[]> | null;
   readonly #limiter: RateLimiter | null;
   readonly #owners = new Set<string>();
-  readonly #transients = new Map<string, ReturnType<typeof setTimeout>>();
+  // Revert timers by owner, then key: a channel's exit clears its own without a scan.
+  readonly #transients = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
   // With an async fetch, each topic's diffs still go out in the order they were made.
   readonly #outgoing = new Map<string, Promise<void>>();
   readonly #unlisten: () => void;
@@ -202,20 +203,25 @@ export class Presence {
   ): PresenceResult {
     const result = this.#update(socket, key, (meta) => ({ ...meta, ...fields }), true);
     if (!result.ok) return result;
-    const id = transientId(socket.ownerId, socket.topic, key);
-    clearTimeout(this.#transients.get(id));
+    const owner = socket.ownerId;
+    this.#clearTransient(owner, key);
     const timer = setTimeout(() => {
-      this.#transients.delete(id);
+      this.#clearTransient(owner, key);
       this.#update(socket, key, (meta) => ({ ...meta, ...options.revert }), false);
     }, options.afterMs);
     timer.unref?.();
-    this.#transients.set(id, timer);
+    let timers = this.#transients.get(owner);
+    if (!timers) {
+      timers = new Map();
+      this.#transients.set(owner, timers);
+    }
+    timers.set(key, timer);
     return result;
   }
 
   /** Stops tracking `key` for this channel. */
   untrack(socket: ChannelSocket, key: string): void {
-    this.#clearTransient(transientId(socket.ownerId, socket.topic, key));
+    this.#clearTransient(socket.ownerId, key);
     this.tracker.untrack(socket.ownerId, socket.topic, key);
   }
 
@@ -278,7 +284,9 @@ export class Presence {
     this.#unlisten();
     this.#largeRooms?.close();
     if (this.#ownsTracker) this.tracker.close();
-    for (const timer of this.#transients.values()) clearTimeout(timer);
+    for (const timers of this.#transients.values()) {
+      for (const timer of timers.values()) clearTimeout(timer);
+    }
     this.#transients.clear();
   }
 
@@ -316,17 +324,18 @@ export class Presence {
     this.#owners.add(owner);
     socket.onExit(() => {
       this.#owners.delete(owner);
-      const prefix = `${owner}\u0000`;
-      for (const id of [...this.#transients.keys()]) {
-        if (id.startsWith(prefix)) this.#clearTransient(id);
-      }
+      for (const timer of this.#transients.get(owner)?.values() ?? []) clearTimeout(timer);
+      this.#transients.delete(owner);
       this.tracker.untrackOwner(owner);
     });
   }
 
-  #clearTransient(id: string): void {
-    clearTimeout(this.#transients.get(id));
-    this.#transients.delete(id);
+  #clearTransient(owner: string, key: string): void {
+    const timers = this.#transients.get(owner);
+    if (!timers) return;
+    clearTimeout(timers.get(key));
+    timers.delete(key);
+    if (timers.size === 0) this.#transients.delete(owner);
   }
 
   #broadcast(topic: string, diff: PresenceDiff): void {
@@ -406,8 +415,4 @@ function withRefs(meta: JsonObject, ref: string, previousRef?: string): Presence
   out.phx_ref = ref;
   if (previousRef !== undefined) out.phx_ref_prev = previousRef;
   return out as PresenceMeta;
-}
-
-function transientId(owner: string, topic: string, key: string): string {
-  return `${owner}\u0000${topic}\u0000${key}`;
 }
