@@ -13,6 +13,8 @@ common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
   --profile            write a CPU profile of each server (DIR/profiles)
+  --rounds N           run each scenario N times and count in how many rounds each target
+                       was met (these cores are shared: one run can mislead)
 join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000
              (target tandem-counts: counts mode past 1000 entries)
 typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --observers 100
@@ -34,6 +36,7 @@ function parse(argv: string[]): {
   targets?: Target[];
   outDir?: string;
   profile: boolean;
+  rounds: number;
   options: Record<string, unknown>;
 } {
   const [first, ...rest] = argv;
@@ -48,7 +51,7 @@ function parse(argv: string[]): {
         ? [first as Scenario]
         : null;
   if (!scenarios) throw new Error(`unknown scenario "${first}"\n${USAGE}`);
-  const parsed: ReturnType<typeof parse> = { scenarios, profile: false, options: {} };
+  const parsed: ReturnType<typeof parse> = { scenarios, profile: false, rounds: 1, options: {} };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith("--")) throw new Error(`unexpected argument "${flag}"`);
@@ -67,6 +70,10 @@ function parse(argv: string[]): {
       parsed.targets = targets as Target[];
     } else if (name === "out") {
       parsed.outDir = value;
+    } else if (name === "rounds") {
+      const rounds = Number(value);
+      if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds needs a count ≥ 1");
+      parsed.rounds = rounds;
     } else if (name === "rates") {
       parsed.options.rates = value.split(",").map(Number);
     } else if (name === "heap-snapshot") {
@@ -96,12 +103,29 @@ try {
       if (known.includes(key)) (options as Record<string, unknown>)[key] = value;
       else if (args.scenarios.length === 1) throw new Error(`${scenario} has no option "${key}"`);
     }
-    await runScenario(scenario, {
-      targets: args.targets ?? DEFAULT_TARGETS[scenario],
-      options,
-      ...(args.outDir ? { outDir: args.outDir } : {}),
-      profile: args.profile,
-    });
+    const verdicts = new Map<string, { met: number; details: string[] }>();
+    for (let round = 1; round <= args.rounds; round++) {
+      if (args.rounds > 1) process.stderr.write(`${scenario}: round ${round} of ${args.rounds}\n`);
+      const report = await runScenario(scenario, {
+        targets: args.targets ?? DEFAULT_TARGETS[scenario],
+        options,
+        ...(args.outDir ? { outDir: args.outDir } : {}),
+        profile: args.profile,
+      });
+      for (const check of report.checks) {
+        const verdict = verdicts.get(check.target) ?? { met: 0, details: [] };
+        if (check.met) verdict.met++;
+        verdict.details.push(`${check.met ? "met" : "missed"}: ${check.detail}`);
+        verdicts.set(check.target, verdict);
+      }
+    }
+    if (args.rounds > 1) {
+      process.stdout.write(`\n${scenario} over ${args.rounds} rounds\n`);
+      for (const [target, { met, details }] of verdicts) {
+        process.stdout.write(`${target}: met in ${met}/${args.rounds}\n`);
+        for (const detail of details) process.stdout.write(`  ${detail}\n`);
+      }
+    }
   }
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
