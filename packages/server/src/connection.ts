@@ -63,8 +63,9 @@ export class Connection implements ChannelHost {
   #lastSeen = idleClock();
   #unsubscribeId: (() => void) | undefined;
   #closed = false;
-  readonly #messageBudget: TokenBucket;
-  readonly #joinBudget: TokenBucket;
+  // Made on demand and dropped once full again: an idle connection holds no rate state.
+  #messageBudget: TokenBucket | undefined;
+  #joinBudget: TokenBucket | undefined;
   // Each kind of refusal is logged once per connection, not once per offending frame.
   #loggedRefusals: Set<string> | undefined;
 
@@ -91,9 +92,6 @@ export class Connection implements ChannelHost {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.#onClosed = options.onClosed;
-    const now = Date.now();
-    this.#messageBudget = new TokenBucket(this.#limits.messageRate, now);
-    this.#joinBudget = new TokenBucket(this.#limits.joinRate, now);
 
     if (this.socketId !== null) {
       this.#unsubscribeId = this.pubsub.subscribe(this.socketId, {
@@ -111,13 +109,19 @@ export class Connection implements ChannelHost {
   }
 
   /**
-   * Closes the connection when the client has sent nothing for the idle timeout. The
-   * endpoint sweeps every connection with this instead of keeping a timer for each.
+   * Closes the connection when the client has sent nothing for the idle timeout, and
+   * forgets rate budgets that are full again. The endpoint sweeps every connection with
+   * this instead of keeping a timer for each. `now` is an {@link idleClock} reading.
    */
-  closeIfIdle(now: number): void {
-    if (this.#closed || now - this.#lastSeen < this.#limits.idleTimeoutMs) return;
-    this.logger.info({}, "closing an idle connection");
-    this.close(CloseCode.goingAway, "idle timeout");
+  sweep(now: number): void {
+    if (this.#closed) return;
+    if (now - this.#lastSeen >= this.#limits.idleTimeoutMs) {
+      this.logger.info({}, "closing an idle connection");
+      this.close(CloseCode.goingAway, "idle timeout");
+      return;
+    }
+    if (this.#messageBudget?.isFull(now)) this.#messageBudget = undefined;
+    if (this.#joinBudget?.isFull(now)) this.#joinBudget = undefined;
   }
 
   /** Number of live channels. */
@@ -168,7 +172,8 @@ export class Connection implements ChannelHost {
   }
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-    this.#lastSeen = idleClock();
+    const now = idleClock();
+    this.#lastSeen = now;
     const raw = Buffer.isBuffer(data)
       ? data
       : Array.isArray(data)
@@ -184,7 +189,7 @@ export class Connection implements ChannelHost {
       return;
     }
     const message = result.value;
-    const refusal = this.#refusal(message);
+    const refusal = this.#refusal(message, now);
     if (refusal) {
       this.#refuse(message, refusal);
       return;
@@ -224,9 +229,9 @@ export class Connection implements ChannelHost {
   }
 
   /** Why a decoded message must not be processed, if it must not. */
-  #refusal(msg: Message): string | null {
+  #refusal(msg: Message, now: number): string | null {
     if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) return null;
-    const now = Date.now();
+    this.#messageBudget ??= new TokenBucket(this.#limits.messageRate, now);
     if (!this.#messageBudget.take(now)) return "rate limited";
     if (msg.topic.length > this.#limits.maxTopicLength) return "topic too long";
     if (
@@ -235,7 +240,10 @@ export class Connection implements ChannelHost {
     ) {
       return "payload too deep";
     }
-    if (msg.event === ChannelEvent.join && !this.#joinBudget.take(now)) return "join rate limited";
+    if (msg.event === ChannelEvent.join) {
+      this.#joinBudget ??= new TokenBucket(this.#limits.joinRate, now);
+      if (!this.#joinBudget.take(now)) return "join rate limited";
+    }
     return null;
   }
 

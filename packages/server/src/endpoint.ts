@@ -293,7 +293,7 @@ export class Endpoint {
 
   #sweepIdle(): void {
     const now = idleClock();
-    for (const connection of this.#connections) connection.closeIfIdle(now);
+    for (const connection of this.#connections) connection.sweep(now);
   }
 }
 
