@@ -145,12 +145,11 @@ export class Connection implements ChannelHost {
     }
     if (frame instanceof TextBytes) {
       this.#ws.send(frame.bytes, { binary: false });
-      this.metrics.bytesOut.inc(frame.bytes.length);
+      this.metrics.wrote(frame.bytes.length);
     } else {
       this.#ws.send(frame);
-      this.metrics.bytesOut.inc(frameBytes(frame));
+      this.metrics.wrote(frameBytes(frame));
     }
-    this.metrics.messagesOut.inc();
   }
 
   channelExited(channel: ChannelServer): void {
@@ -179,8 +178,7 @@ export class Connection implements ChannelHost {
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data);
-    this.metrics.messagesIn.inc();
-    this.metrics.bytesIn.inc(raw.length);
+    this.metrics.received(raw.length);
     const result = this.serializer.decode(isBinary ? raw : raw.toString("utf8"));
     if (!result.ok) {
       this.logger.warn({ err: result.error }, "malformed frame; closing the connection");

@@ -42,6 +42,17 @@ describe("operations endpoints", () => {
     expect(metric(text, "tandem_bytes_in_total")).toBeGreaterThan(0);
     expect(text).toContain('tandem_rejected_frames_total{reason="malformed"} 1');
     expect(text).toContain("process_cpu_seconds_total");
+
+    // Frame counts are handed over at each scrape: they add up, never restart.
+    client.send(["1", "3", "room:a", "ping", { x: 2 }]);
+    await client.reply("3");
+    const again = await (await http(server.port, "/metrics")).text();
+    expect(metric(again, "tandem_messages_in_total")).toBe(
+      metric(text, "tandem_messages_in_total") + 1,
+    );
+    expect(metric(again, "tandem_messages_out_total")).toBe(
+      metric(text, "tandem_messages_out_total") + 1,
+    );
     client.close();
     await eventually(() => server!.endpoint.connectionCount === 0);
   });
