@@ -58,6 +58,7 @@ export class Connection implements ChannelHost {
   readonly #limits: ConnectionLimits;
   readonly #channels = new Map<string, ChannelServer>();
   readonly #onClosed: (connection: Connection) => void;
+  readonly #onChannelExit: (ownerId: string) => void;
   // While a join is pending, later messages wait here (joins included), in order.
   #waiting: Message[] | undefined;
   #lastSeen = idleClock();
@@ -81,6 +82,8 @@ export class Connection implements ChannelHost {
     metrics: Metrics;
     /** Called once the WebSocket has closed and the channels have exited. */
     onClosed: (connection: Connection) => void;
+    /** Called with the owner id of each channel that exits. */
+    onChannelExit: (ownerId: string) => void;
   }) {
     this.#ws = options.ws;
     this.serializer = options.serializer;
@@ -92,6 +95,7 @@ export class Connection implements ChannelHost {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.#onClosed = options.onClosed;
+    this.#onChannelExit = options.onChannelExit;
 
     if (this.socketId !== null) {
       this.#unsubscribeId = this.pubsub.subscribe(this.socketId, {
@@ -154,6 +158,7 @@ export class Connection implements ChannelHost {
 
   channelExited(channel: ChannelServer): void {
     if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
+    this.#onChannelExit(channel.socket.ownerId);
   }
 
   /** Closes the connection; its channels exit as if the transport went away. */

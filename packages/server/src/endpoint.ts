@@ -75,6 +75,16 @@ export class Endpoint {
   readonly #limits: ConnectionLimits;
   readonly #idleSweep: ReturnType<typeof setInterval>;
   readonly #released = (connection: Connection) => this.#connections.delete(connection);
+  readonly #exitListeners = new Set<(ownerId: string) => void>();
+  readonly #channelExited = (ownerId: string) => {
+    for (const listener of this.#exitListeners) {
+      try {
+        listener(ownerId);
+      } catch (err) {
+        this.logger.error({ err }, "channel exit listener failed");
+      }
+    }
+  };
   #draining = false;
 
   constructor(options: EndpointOptions = {}) {
@@ -166,6 +176,16 @@ export class Endpoint {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Calls `listener` with the owner id (`socket.ownerId`) of every channel that exits on
+   * this endpoint, whatever the reason; returns the function that stops it. This is how
+   * Presence untracks a channel's entries without a callback per channel.
+   */
+  onChannelExit(listener: (ownerId: string) => void): () => void {
+    this.#exitListeners.add(listener);
+    return () => this.#exitListeners.delete(listener);
   }
 
   /** Mounts a socket handler at `path` (the WebSocket is served at `path + "/websocket"`). */
@@ -287,6 +307,7 @@ export class Endpoint {
       logger: this.logger,
       metrics: this.metrics,
       onClosed: this.#released,
+      onChannelExit: this.#channelExited,
     });
     this.#connections.add(connection);
   }

@@ -25,7 +25,7 @@ describe("presence metas in memory", () => {
   // `{ ...meta, phx_ref }` gave every meta a hidden class of its own, 200 B each.
   it("share one hidden class however many are tracked and updated", () => {
     const presence = new Presence(
-      { pubsub: new PubSub(), logger: silentLogger },
+      { pubsub: new PubSub(), logger: silentLogger, onChannelExit: () => () => {} },
       { rateLimit: false, coalesce: false },
     );
     const sockets = Array.from({ length: 20_000 }, (_, i) => socketOf(i));

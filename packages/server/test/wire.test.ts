@@ -385,6 +385,27 @@ describe("connection lifecycle", () => {
     expect(other.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it("tells exit listeners of every channel that goes, even when one listener throws", async () => {
+    const exited: string[] = [];
+    server.endpoint.onChannelExit(() => {
+      throw new Error("a broken listener");
+    });
+    const stop = server.endpoint.onChannelExit((owner) => exited.push(owner));
+    const client = await connect();
+    await joined(client, "room:a", "1");
+    await joined(client, "room:b", "2");
+    await joined(client, "room:c", "3");
+    client.send(["1", "4", "room:a", "phx_leave", {}]);
+    await client.next((f) => f[3] === "phx_close" && f[2] === "room:a");
+    client.send(["2", "5", "room:b", "boom", {}]);
+    await client.next((f) => f[3] === "phx_error" && f[2] === "room:b");
+    expect(exited).toHaveLength(2);
+    client.close();
+    await eventually(() => exited.length === 3);
+    expect(new Set(exited).size).toBe(3);
+    stop();
+  });
+
   it("closes idle connections", async () => {
     await server.close();
     server = await startServer(socketHandler, { idleTimeoutMs: 100 });

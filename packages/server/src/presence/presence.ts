@@ -30,11 +30,13 @@ export type PresenceFetch = (
   presences: PresenceState,
 ) => PresenceState | Promise<PresenceState>;
 
-/** Where Presence broadcasts and logs: an {@link Endpoint} fits. */
+/** Where Presence broadcasts and logs, and hears of channels that exit: an {@link Endpoint} fits. */
 export interface PresenceHost {
   readonly pubsub: PubSub;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** Calls `listener` with the owner id of every channel that exits; returns the unsubscribe. */
+  onChannelExit(listener: (ownerId: string) => void): () => void;
 }
 
 /** Presence options. */
@@ -98,12 +100,12 @@ export class Presence {
   // Members who just joined wait (at most one cooldown) for one shared presence_state.
   readonly #stateWaiters: TopicCooldown<ChannelSocket[]> | null;
   readonly #limiter: RateLimiter | null;
-  readonly #owners = new Set<string>();
   // Revert timers by owner, then key: a channel's exit clears its own without a scan.
   readonly #transients = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
   // With an async fetch, each topic's diffs still go out in the order they were made.
   readonly #outgoing = new Map<string, Promise<void>>();
   readonly #unlisten: () => void;
+  readonly #unlistenExits: () => void;
   readonly #ownsTracker: boolean;
   readonly #maxMetaBytes: number;
   readonly #largeRooms: LargeRooms | null;
@@ -169,6 +171,8 @@ export class Presence {
         } else this.#broadcast(topic, immediateDiff(joins, leaves));
       }
     });
+    // One listener for every channel, rather than an exit callback per tracked channel.
+    this.#unlistenExits = host.onChannelExit((owner) => this.#ownerExited(owner));
   }
 
   /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
@@ -176,7 +180,6 @@ export class Presence {
     if (this.tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
     if (this.#tooLarge(meta)) return refusal("meta_too_large");
     if (!this.#allow(socket)) return refusal("rate_limited");
-    this.#own(socket);
     const ref = makePhxRef();
     this.tracker.track(socket.ownerId, socket.topic, key, withRefs(meta, ref));
     return { ok: true, ref, changed: true };
@@ -282,6 +285,7 @@ export class Presence {
     this.#coalescer?.flushAll();
     this.#stateWaiters?.flushAll();
     this.#unlisten();
+    this.#unlistenExits();
     this.#largeRooms?.close();
     if (this.#ownsTracker) this.tracker.close();
     for (const timers of this.#transients.values()) {
@@ -318,16 +322,11 @@ export class Presence {
     return this.#limiter?.take(socket.connectionId) ?? true;
   }
 
-  #own(socket: ChannelSocket): void {
-    const owner = socket.ownerId;
-    if (this.#owners.has(owner)) return;
-    this.#owners.add(owner);
-    socket.onExit(() => {
-      this.#owners.delete(owner);
-      for (const timer of this.#transients.get(owner)?.values() ?? []) clearTimeout(timer);
-      this.#transients.delete(owner);
-      this.tracker.untrackOwner(owner);
-    });
+  /** A channel went away: what it tracked leaves, and its revert timers go. */
+  #ownerExited(owner: string): void {
+    for (const timer of this.#transients.get(owner)?.values() ?? []) clearTimeout(timer);
+    this.#transients.delete(owner);
+    this.tracker.untrackOwner(owner);
   }
 
   #clearTransient(owner: string, key: string): void {
