@@ -42,6 +42,23 @@ function view(presence: PhoenixPresence): PresenceState {
   return out;
 }
 
+/**
+ * Follows `key`'s typing flag at an observer through every sync, so that a flag lit for
+ * only 80 ms cannot be missed by polling. The returned check is true once it was seen lit
+ * and then unlit.
+ */
+function watchTyping(observer: PhoenixPresence, key: string): () => boolean {
+  const seen: unknown[] = [];
+  observer.onSync(() => {
+    const [now] = observer.list((k, p) => (k === key ? p.metas[0].typing : null));
+    if (seen.at(-1) !== now) seen.push(now);
+  });
+  return () => {
+    const lit = seen.indexOf(true);
+    return lit >= 0 && seen.slice(lit + 1).includes(false);
+  };
+}
+
 async function serverView(topic = "room:1"): Promise<PresenceState> {
   const state = await server.presence.list(topic);
   const out: PresenceState = {};
@@ -139,10 +156,9 @@ describe("Presence with the official phoenix client", () => {
     const bob = join("bob");
     await Promise.all([ada.joined, bob.joined]);
     await converged(ada.presence, bob.presence);
-    const typing = () => bob.presence.list((k, p) => (k === "ada" ? p.metas[0].typing : null));
+    const litThenUnlit = watchTyping(bob.presence, "ada");
     await call(ada.channel, "typing");
-    await eventually(() => typing().includes(true));
-    await eventually(() => typing().includes(false));
+    await eventually(litThenUnlit);
     await converged(ada.presence, bob.presence);
   });
 
@@ -153,21 +169,13 @@ describe("Presence with the official phoenix client", () => {
     const carol = join("carol");
     await Promise.all([ada.joined, bob.joined, carol.joined]);
     await converged(ada.presence, bob.presence, carol.presence);
-    // What carol saw of bob's typing, in order: no timing window to catch.
-    const bobTyping: unknown[] = [];
-    carol.presence.onSync(() => {
-      const [now] = carol.presence.list((k, p) => (k === "bob" ? p.metas[0].typing : null));
-      if (bobTyping.at(-1) !== now) bobTyping.push(now);
-    });
+    const bobLitThenUnlit = watchTyping(carol.presence, "bob");
     await call(bob.channel, "typing");
     await call(ada.channel, "typing");
     ada.channel.leave();
     await eventually(() => !keys(carol.presence).includes("ada"));
     // bob's flag still reverts: ada's exit took only her own timer.
-    await eventually(() => {
-      const lit = bobTyping.indexOf(true);
-      return lit >= 0 && bobTyping.slice(lit + 1).includes(false);
-    });
+    await eventually(bobLitThenUnlit);
     await converged(bob.presence, carol.presence);
   });
 
