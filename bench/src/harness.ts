@@ -2,8 +2,8 @@ import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { RedisServer } from "@tandem/redis/testing";
 import { repoRoot, runLoadgen, type ServerProcess, startServer } from "./procs.js";
-import { RedisServer } from "./redis.js";
 import { chartFor } from "./report/charts.js";
 import { checks, type TargetCheck, tableFor } from "./report/tables.js";
 import {
@@ -253,7 +253,7 @@ export async function runScenario<S extends Scenario>(
       process.stderr.write(`  ${target} failed: ${entry.error}\n`);
     } finally {
       for (const server of servers) await server.stop();
-      await redis?.stop();
+      await redis?.kill();
     }
     if (profileTarget) report.files.profiles.push(profileTarget);
     report.runs.push(entry);

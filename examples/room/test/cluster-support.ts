@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { RedisServer, sparePort } from "@tandem/redis/testing";
 import { Presence, Socket } from "phoenix";
 import { WebSocket } from "ws";
-import { RedisServer, sparePort } from "../../../packages/redis/test/support.js";
 
 // Fast timings so that failure detection fits in a test; the logic is the same.
 export const BROADCAST_MS = 100;

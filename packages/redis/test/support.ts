@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import type { Broadcast } from "@tandem/protocol";
 import type { Logger, Subscriber } from "@tandem/server";
 import { WebSocket } from "ws";
+
+export { RedisServer, sparePort } from "../src/testing/redis-server.js";
 
 /** A channel prefix no other test (or test run) shares on the common Redis. */
 export function uniquePrefix(name: string): string {
@@ -59,78 +59,6 @@ export class Collector implements Subscriber {
   /** Waits until a broadcast with `event` has arrived. */
   waitFor(event: string, timeoutMs = 3000): Promise<void> {
     return eventually(() => this.events().includes(event), timeoutMs, `event ${event}`);
-  }
-}
-
-/** A port nothing listens on right now. */
-export async function sparePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
-/** A throwaway redis-server of the test's own, which it may kill and restart. */
-export class RedisServer {
-  #process: ChildProcess | undefined;
-
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await sparePort());
-    await server.restart();
-    return server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** Starts redis-server on the same port; resolves once it accepts connections. */
-  async restart(): Promise<void> {
-    if (this.#process) throw new Error("redis-server is already running");
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    this.#process = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = "";
-      const timer = setTimeout(
-        () => fail(new Error(`redis-server did not start: ${output}`)),
-        5000,
-      );
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        this.#process = undefined;
-        child.kill("SIGKILL");
-        reject(err);
-      };
-      child.once("error", fail);
-      child.once("exit", (code) => fail(new Error(`redis-server exited ${code}: ${output}`)));
-      child.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes("Ready to accept connections")) {
-          clearTimeout(timer);
-          child.removeAllListeners("exit");
-          resolve();
-        }
-      });
-    });
-  }
-
-  /** SIGKILLs the server (no goodbye to clients) and waits for it to be gone. */
-  async kill(): Promise<void> {
-    const child = this.#process;
-    if (!child) return;
-    this.#process = undefined;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGKILL");
-    await exited;
   }
 }
 

@@ -1,3 +1,7 @@
+/**
+ * Test support shipped as `@tandem/redis/testing`: a redis-server of one's own. Not for
+ * production code.
+ */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 
@@ -12,38 +16,50 @@ export async function sparePort(): Promise<number> {
 }
 
 /**
- * A throwaway redis-server of the benchmark's own on a spare port (as in
- * packages/redis/test/support.ts), so that killing nodes never disturbs another Redis.
+ * A throwaway redis-server on a spare port, for tests and benchmarks that kill or restart
+ * Redis and so must never touch a shared one. It is SIGKILLed if the process exits first.
  */
 export class RedisServer {
-  readonly #process: ChildProcess;
+  #process: ChildProcess | undefined;
 
-  private constructor(
-    readonly port: number,
-    child: ChildProcess,
-  ) {
-    this.#process = child;
-  }
+  private constructor(readonly port: number) {}
 
   static async start(): Promise<RedisServer> {
-    const port = await sparePort();
+    const server = new RedisServer(await sparePort());
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server on the same port; resolves once it accepts connections. */
+  async restart(): Promise<void> {
+    if (this.#process) throw new Error("redis-server is already running");
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
-    process.on("exit", () => child.kill("SIGKILL"));
+    this.#process = child;
+    const killOnExit = (): void => {
+      child.kill("SIGKILL");
+    };
+    process.once("exit", killOnExit);
+    child.once("exit", () => process.off("exit", killOnExit));
     await new Promise<void>((resolve, reject) => {
       let output = "";
-      const fail = (err: Error): void => {
-        clearTimeout(timer);
-        child.kill("SIGKILL");
-        reject(err);
-      };
       const timer = setTimeout(
         () => fail(new Error(`redis-server did not start: ${output}`)),
         5000,
       );
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        this.#process = undefined;
+        child.kill("SIGKILL");
+        reject(err);
+      };
       child.once("error", fail);
       child.once("exit", (code) => fail(new Error(`redis-server exited ${code}: ${output}`)));
       child.stdout?.on("data", (chunk: Buffer) => {
@@ -55,16 +71,13 @@ export class RedisServer {
         }
       });
     });
-    child.stdout?.resume();
-    return new RedisServer(port, child);
   }
 
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async stop(): Promise<void> {
+  /** SIGKILLs the server (no goodbye to clients) and waits for it to be gone. */
+  async kill(): Promise<void> {
     const child = this.#process;
+    if (!child) return;
+    this.#process = undefined;
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     child.kill("SIGKILL");
