@@ -85,6 +85,9 @@ export class Endpoint {
       }
     }
   };
+  // The socket is destroyed with the error; the pending upgrade sees that and stops.
+  readonly #upgradeSocketError = (err: Error) =>
+    this.logger.debug({ err }, "client went away during the upgrade");
   #draining = false;
 
   constructor(options: EndpointOptions = {}) {
@@ -246,6 +249,17 @@ export class Endpoint {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // Node's HTTP server lets go of an upgraded socket: until ws takes it over, an error
+    // on it (a client resetting while `connect` is pending) would be uncaught and fatal.
+    socket.on("error", this.#upgradeSocketError);
+    try {
+      await this.#authorize(req, socket, head);
+    } finally {
+      socket.off("error", this.#upgradeSocketError);
+    }
+  }
+
+  async #authorize(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const mount = this.#mounts.find((m) => m.path === url.pathname);
     if (!mount) {
@@ -281,6 +295,8 @@ export class Endpoint {
     }
     if (!assigns) return refuse(socket, 403, "Forbidden");
     if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+    // The client may have gone while `connect` ran: nothing is left to upgrade.
+    if (socket.destroyed) return;
 
     this.#wss.handleUpgrade(req, socket, head, (ws) =>
       this.#accept(ws, serializer, mount.handler, assigns, socketId),
