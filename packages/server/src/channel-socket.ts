@@ -34,6 +34,10 @@ export class BoundChannelSocket<A extends Assigns> implements ChannelSocket<A> {
     return this.#channel.currentRef;
   }
 
+  get closed(): boolean {
+    return this.#channel.state === "closed";
+  }
+
   get assigns(): A {
     return this.#channel.assigns;
   }

@@ -37,6 +37,11 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   readonly connectionId: string;
   /** Unique per channel instance on this node; owns presence entries. */
   readonly ownerId: string;
+  /**
+   * Whether the channel has exited (left, crashed, or its connection dropped). A callback
+   * that resumes after an `await` may find it so; Presence then refuses to track.
+   */
+  readonly closed: boolean;
   /** This channel's own copy of the socket's assigns. */
   readonly assigns: A;
   /** Merges values into this channel's assigns (other channels are unaffected). */

@@ -16,6 +16,7 @@ function socketOf(i: number): ChannelSocket {
     ownerId: `o${i}`,
     topic: `room:${i % 50}`,
     connectionId: `c${i}`,
+    closed: false,
     onExit: () => {},
   } as unknown as ChannelSocket;
 }

@@ -66,7 +66,13 @@ export interface PresenceOptions {
 }
 
 /** Why a presence call was refused. */
-export type PresenceRefusal = "already_tracked" | "no_presence" | "rate_limited" | "meta_too_large";
+export type PresenceRefusal =
+  | "already_tracked"
+  | "no_presence"
+  | "rate_limited"
+  | "meta_too_large"
+  /** The channel exited before the call: an entry stored now would never leave. */
+  | "channel_closed";
 
 /** The outcome of `track` and `update`. `changed` is false when the meta was identical. */
 export type PresenceResult =
@@ -177,6 +183,7 @@ export class Presence {
 
   /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
   track(socket: ChannelSocket, key: string, meta: JsonObject): PresenceResult {
+    if (socket.closed) return refusal("channel_closed");
     if (this.tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
     if (this.#tooLarge(meta)) return refusal("meta_too_large");
     if (!this.#allow(socket)) return refusal("rate_limited");
@@ -300,6 +307,7 @@ export class Presence {
     update: MetaUpdate,
     limited: boolean,
   ): PresenceResult {
+    if (socket.closed) return refusal("channel_closed");
     const current = this.tracker.get(socket.ownerId, socket.topic, key);
     if (!current) return refusal("no_presence");
     const previous = current.meta as PresenceMeta;
