@@ -91,8 +91,8 @@ export class Endpoint {
   #draining = false;
 
   constructor(options: EndpointOptions = {}) {
-    this.pubsub = options.pubsub ?? new PubSub();
     this.logger = options.logger ?? defaultLogger();
+    this.pubsub = options.pubsub ?? new PubSub({ logger: this.logger });
     this.metrics = new Metrics({ processMetrics: options.processMetrics ?? true });
     const fanout = this.metrics.fanoutSeconds;
     this.pubsub.observeFanout((seconds) => fanout.observe(seconds));

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Broadcast, JsonObject, Serializer } from "@tandem/protocol";
+import { defaultLogger, type Logger } from "./logger.js";
 import type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
 import { forMany, type OutboundFrame } from "./text-bytes.js";
 
@@ -27,6 +28,8 @@ export interface PubSubOptions {
   adapter?: PubSubAdapter;
   /** This node's name when there is no adapter. Default: unique per process. */
   nodeName?: string;
+  /** Where a failing delivery is reported. Default: a pino logger at `LOG_LEVEL`. */
+  logger?: Logger;
 }
 
 /**
@@ -37,12 +40,14 @@ export interface PubSubOptions {
 export class PubSub {
   readonly #topics = new Map<string, Set<Subscriber>>();
   readonly #adapter: PubSubAdapter | undefined;
+  readonly #logger: Logger;
   readonly nodeName: string;
   #started: Promise<void> | undefined;
   #observeFanout: ((seconds: number) => void) | undefined;
 
   constructor(options: PubSubOptions = {}) {
     this.#adapter = options.adapter;
+    this.#logger = options.logger ?? defaultLogger();
     this.nodeName = options.adapter?.nodeName ?? options.nodeName ?? `node-${randomUUID()}`;
   }
 
@@ -135,17 +140,23 @@ export class PubSub {
     for (const subscriber of [...subscribers]) {
       if (subscriber === from) continue;
       reached++;
-      const lane = subscriber.fastlane;
-      if (!lane || lane.intercept.has(event)) {
-        subscriber.deliver(message);
-        continue;
+      // One failing subscriber must neither starve the ones after it nor throw into the
+      // broadcaster, which is some other client's channel.
+      try {
+        const lane = subscriber.fastlane;
+        if (!lane || lane.intercept.has(event)) {
+          subscriber.deliver(message);
+          continue;
+        }
+        let frame = frames.get(lane.serializer);
+        if (frame === undefined) {
+          frame = forMany(lane.serializer.encodeBroadcast(message));
+          frames.set(lane.serializer, frame);
+        }
+        lane.write(frame);
+      } catch (err) {
+        this.#logger.error({ err, topic, event }, "broadcast delivery failed");
       }
-      let frame = frames.get(lane.serializer);
-      if (frame === undefined) {
-        frame = forMany(lane.serializer.encodeBroadcast(message));
-        frames.set(lane.serializer, frame);
-      }
-      lane.write(frame);
     }
     if (this.#observeFanout) {
       this.#observeFanout(Number(process.hrtime.bigint() - started) / 1e9);
