@@ -28,10 +28,23 @@ export interface ConnectionLimits {
   maxTopicLength: number;
   /** Deepest nesting of arrays and objects accepted in a payload. */
   maxPayloadDepth: number;
-  /** Messages a connection may send (heartbeats excepted). */
+  /** Longest event name accepted, in characters. */
+  maxEventLength: number;
+  /** Longest `ref` or `join_ref`: every reply echoes them, so longer ones close the connection. */
+  maxRefLength: number;
+  /** Messages a connection may send, heartbeats aside. */
   messageRate: Rate;
+  /** Heartbeats a connection may send; a client sends one every 30 s. */
+  heartbeatRate: Rate;
   /** Joins a connection may send; sized so a reconnect can rejoin every channel at once. */
   joinRate: Rate;
+  /**
+   * Bytes of frames a connection may send, charged before a frame is decoded, so that
+   * decoding cannot be made the attack. Over it the connection closes with 1008.
+   */
+  byteRate: Rate;
+  /** Messages held behind a pending join; later ones are refused until it is answered. */
+  maxQueuedMessages: number;
   /** A client that lets this much pile up unread is cut off. */
   maxBufferedBytes: number;
 }
@@ -40,6 +53,9 @@ let connectionSequence = 0;
 
 /** Longest close reason a WebSocket close frame can carry, in bytes. */
 const MAX_CLOSE_REASON = 123;
+
+/** Longest part of a topic or event name a log line or a refusal carries. */
+const MAX_ECHOED_NAME = 100;
 
 /**
  * One client connection: decodes frames, answers heartbeats, routes each message to
@@ -66,7 +82,12 @@ export class Connection implements ChannelHost {
   #closed = false;
   // Made on demand and dropped once full again: an idle connection holds no rate state.
   #messageBudget: TokenBucket | undefined;
+  #heartbeatBudget: TokenBucket | undefined;
   #joinBudget: TokenBucket | undefined;
+  #byteBudget: TokenBucket | undefined;
+  // Refusals are answered only while this lasts: past it, a flood of refused messages
+  // would cost as much as serving them, so the connection is closed instead.
+  #refusalBudget: TokenBucket | undefined;
   // Each kind of refusal is logged once per connection, not once per offending frame.
   #loggedRefusals: Set<string> | undefined;
 
@@ -125,7 +146,10 @@ export class Connection implements ChannelHost {
       return;
     }
     if (this.#messageBudget?.isFull(now)) this.#messageBudget = undefined;
+    if (this.#heartbeatBudget?.isFull(now)) this.#heartbeatBudget = undefined;
     if (this.#joinBudget?.isFull(now)) this.#joinBudget = undefined;
+    if (this.#byteBudget?.isFull(now)) this.#byteBudget = undefined;
+    if (this.#refusalBudget?.isFull(now)) this.#refusalBudget = undefined;
   }
 
   /** Number of live channels. */
@@ -176,6 +200,8 @@ export class Connection implements ChannelHost {
   }
 
   #receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    // Frames already in flight when the connection was closed are not worth decoding.
+    if (this.#closed) return;
     const now = idleClock();
     this.#lastSeen = now;
     const raw = Buffer.isBuffer(data)
@@ -184,6 +210,11 @@ export class Connection implements ChannelHost {
         ? Buffer.concat(data)
         : Buffer.from(data);
     this.metrics.received(raw.length);
+    this.#byteBudget ??= new TokenBucket(this.#limits.byteRate, now);
+    if (!this.#byteBudget.take(now, raw.length)) {
+      this.#closeForPolicy("byte rate", "byte rate exceeded");
+      return;
+    }
     const result = this.serializer.decode(isBinary ? raw : raw.toString("utf8"));
     if (!result.ok) {
       this.logger.warn({ err: result.error }, "malformed frame; closing the connection");
@@ -192,9 +223,14 @@ export class Connection implements ChannelHost {
       return;
     }
     const message = result.value;
+    const maxRef = this.#limits.maxRefLength;
+    if (isTooLong(message.ref, maxRef) || isTooLong(message.join_ref, maxRef)) {
+      this.#closeForPolicy("ref too long", "ref too long");
+      return;
+    }
     const refusal = this.#refusal(message, now);
     if (refusal) {
-      this.#refuse(message, refusal);
+      this.#refuse(message, refusal, now);
       return;
     }
     if (this.#waiting) this.#waiting.push(message);
@@ -233,10 +269,17 @@ export class Connection implements ChannelHost {
 
   /** Why a decoded message must not be processed, if it must not. */
   #refusal(msg: Message, now: number): string | null {
-    if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) return null;
+    if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) {
+      this.#heartbeatBudget ??= new TokenBucket(this.#limits.heartbeatRate, now);
+      return this.#heartbeatBudget.take(now) ? null : "rate limited";
+    }
     this.#messageBudget ??= new TokenBucket(this.#limits.messageRate, now);
     if (!this.#messageBudget.take(now)) return "rate limited";
     if (msg.topic.length > this.#limits.maxTopicLength) return "topic too long";
+    if (msg.event.length > this.#limits.maxEventLength) return "event too long";
+    if (this.#waiting && this.#waiting.length >= this.#limits.maxQueuedMessages) {
+      return "too many pending messages";
+    }
     if (
       !(msg.payload instanceof Uint8Array) &&
       exceedsDepth(msg.payload, this.#limits.maxPayloadDepth)
@@ -250,19 +293,39 @@ export class Connection implements ChannelHost {
     return null;
   }
 
-  #refuse(msg: Message, reason: string): void {
+  #refuse(msg: Message, reason: string, now: number): void {
+    this.#refusalBudget ??= new TokenBucket(this.#limits.messageRate, now);
+    if (!this.#refusalBudget.take(now)) {
+      this.#closeForPolicy("refusal flood", "rate limit exceeded");
+      return;
+    }
     this.metrics.rejected.inc({ reason });
-    this.#loggedRefusals ??= new Set();
-    if (!this.#loggedRefusals.has(reason)) {
-      this.#loggedRefusals.add(reason);
-      this.logger.warn(
-        { reason, topic: msg.topic.slice(0, 100), event: msg.event },
-        "message refused",
+    this.#logOnce(reason, {
+      topic: msg.topic.slice(0, MAX_ECHOED_NAME),
+      event: msg.event.slice(0, MAX_ECHOED_NAME),
+    });
+    if (msg.ref !== null) {
+      this.#reply(
+        msg.join_ref,
+        msg.ref,
+        msg.topic.slice(0, this.#limits.maxTopicLength),
+        error({ reason }),
       );
     }
-    if (msg.ref !== null) {
-      this.#reply(msg.join_ref, msg.ref, msg.topic.slice(0, 255), error({ reason }));
-    }
+  }
+
+  /** Closes with 1008 (policy violation): for limits a reply cannot answer. */
+  #closeForPolicy(metric: string, reason: string): void {
+    this.metrics.rejected.inc({ reason: metric });
+    this.#logOnce(reason, {});
+    this.close(CloseCode.policyViolation, reason);
+  }
+
+  #logOnce(reason: string, details: object): void {
+    this.#loggedRefusals ??= new Set();
+    if (this.#loggedRefusals.has(reason)) return;
+    this.#loggedRefusals.add(reason);
+    this.logger.warn({ reason, ...details }, "message refused");
   }
 
   #route(msg: Message): Promise<void> | undefined {
@@ -372,6 +435,10 @@ export class Connection implements ChannelHost {
  */
 export function idleClock(): number {
   return Math.floor(performance.now());
+}
+
+function isTooLong(value: string | null, max: number): boolean {
+  return value !== null && value.length > max;
 }
 
 function frameBytes(frame: Frame): number {

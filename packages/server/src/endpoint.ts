@@ -29,8 +29,26 @@ export interface EndpointOptions {
   maxTopicLength?: number;
   /** Deepest nesting of arrays and objects in a payload. Default 32. */
   maxPayloadDepth?: number;
-  /** Messages per connection, heartbeats excepted. Default 200 per second. */
+  /** Longest event name accepted. Default 255 characters. */
+  maxEventLength?: number;
+  /** Longest `ref` / `join_ref`; a longer one closes the connection with 1008. Default 255. */
+  maxRefLength?: number;
+  /**
+   * Messages per connection, heartbeats aside. Default 200 per second. Over it a message
+   * is refused with a reply; a connection that keeps sending past as many refusals again
+   * is closed with 1008.
+   */
   messageRate?: Rate;
+  /** Heartbeats per connection. Default 10 per 10 s (clients send one every 30 s). */
+  heartbeatRate?: Rate;
+  /**
+   * Bytes of frames per connection, charged before decoding; over it the connection is
+   * closed with 1008. Must let one frame of `maxFrameSize` through. Default 4 MiB per
+   * second (a burst of 4 MiB).
+   */
+  byteRate?: Rate;
+  /** Messages a connection may queue behind a join still pending. Default 256. */
+  maxQueuedMessages?: number;
   /** Joins per connection. Default 200 per 10 s (a reconnect rejoins all channels at once). */
   joinRate?: Rate;
   /** Unread bytes after which a client is cut off as a slow consumer. Default 16 MiB. */
@@ -102,11 +120,21 @@ export class Endpoint {
       idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
       maxChannels: options.maxChannelsPerConnection ?? 100,
       maxTopicLength: options.maxTopicLength ?? 255,
+      maxEventLength: options.maxEventLength ?? 255,
+      maxRefLength: options.maxRefLength ?? 255,
       maxPayloadDepth: options.maxPayloadDepth ?? 32,
       messageRate: options.messageRate ?? { limit: 200, intervalMs: 1000 },
+      heartbeatRate: options.heartbeatRate ?? { limit: 10, intervalMs: 10_000 },
       joinRate: options.joinRate ?? { limit: 200, intervalMs: 10_000 },
+      byteRate: options.byteRate ?? { limit: 4 * 1024 * 1024, intervalMs: 1000 },
+      maxQueuedMessages: options.maxQueuedMessages ?? 256,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
     };
+    if (this.#limits.byteRate.limit < this.#maxFrameSize) {
+      throw new RangeError(
+        `byteRate.limit (${this.#limits.byteRate.limit}) must be at least maxFrameSize (${this.#maxFrameSize}), or the largest frame could never pass`,
+      );
+    }
     this.#ownsServer = !options.server;
     this.#server =
       options.server ??

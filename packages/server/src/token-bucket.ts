@@ -19,11 +19,11 @@ export class TokenBucket {
     this.#at = now;
   }
 
-  /** Spends one token; false when the budget is exhausted. */
-  take(now: number): boolean {
+  /** Spends `cost` tokens (one by default); false, spending nothing, when they are not there. */
+  take(now: number, cost = 1): boolean {
     this.#refill(now);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < cost) return false;
+    this.#tokens -= cost;
     return true;
   }
 

@@ -76,7 +76,10 @@ describe("per-connection limits", () => {
 
   it("cuts off a client that stops reading, and the room carries on", async () => {
     // Well above what one event-loop turn writes to a reading client, well below the burst.
-    await serve({ maxBufferedBytes: 2 * 1024 * 1024 });
+    await serve({
+      maxBufferedBytes: 2 * 1024 * 1024,
+      byteRate: { limit: 64 * 1024 * 1024, intervalMs: 1000 },
+    });
     const slow = await connect("slow");
     const sender = await connect("sender");
     const reader = await connect("reader");
@@ -98,6 +101,83 @@ describe("per-connection limits", () => {
     );
     expect(sender.ws.readyState).toBe(WebSocket.OPEN);
   }, 30_000);
+});
+
+const heartbeat = (ref: string) => JSON.stringify([null, ref, "phoenix", "heartbeat", {}]);
+
+describe("floods", () => {
+  it("gives heartbeats a budget of their own and closes a connection that floods them", async () => {
+    await serve({ heartbeatRate: { limit: 3, intervalMs: 60_000 } });
+    const flooder = await connect("flooder");
+    const calm = await connect("calm");
+    for (const ref of ["1", "2", "3"]) flooder.send(heartbeat(ref));
+    expect((await flooder.reply("3"))[4]).toEqual({ status: "ok", response: {} });
+    flooder.send(heartbeat("4"));
+    expect((await flooder.reply("4"))[4]).toEqual(refusal("rate limited"));
+    for (let i = 5; i < 5000; i++) flooder.send(heartbeat(String(i)));
+    expect(await flooder.closed).toEqual({ code: 1008, reason: "rate limit exceeded" });
+    const replies = flooder.frames.filter((f) => !Buffer.isBuffer(f) && f[3] === "phx_reply");
+    // The default message budget (200) bounds the refusals written before the close.
+    expect(replies.length).toBeLessThan(300);
+    calm.send(heartbeat("1"));
+    expect((await calm.reply("1"))[4]).toEqual({ status: "ok", response: {} });
+  });
+
+  it("charges bytes before decoding and closes a connection over its byte budget with 1008", async () => {
+    await serve({ maxFrameSize: 40_000, byteRate: { limit: 100_000, intervalMs: 60_000 } });
+    const flooder = await connect("flooder");
+    const calm = await connect("calm");
+    // Not even valid JSON: over the budget it must not be decoded (that would be 1007).
+    const junk = "[".repeat(30_000);
+    flooder.send(["1", "1", "room:a", "phx_join", {}]);
+    await flooder.reply("1");
+    for (let i = 0; i < 3; i++) {
+      flooder.send(["1", `p${i}`, "room:a", "ping", { body: "x".repeat(30_000) }]);
+      await flooder.reply(`p${i}`);
+    }
+    flooder.send(junk);
+    expect(await flooder.closed).toEqual({ code: 1008, reason: "byte rate exceeded" });
+    calm.send(["1", "1", "room:a", "phx_join", {}]);
+    expect((await calm.reply("1"))[4]).toMatchObject({ status: "ok" });
+  });
+
+  it("refuses an Endpoint whose byte budget cannot pass one frame of the largest size", async () => {
+    await expect(() =>
+      serve({ maxFrameSize: 1024 * 1024, byteRate: { limit: 1000, intervalMs: 1000 } }),
+    ).rejects.toThrow(/byteRate/);
+  });
+
+  it("bounds the messages held behind a pending join", async () => {
+    await serve({ maxQueuedMessages: 3 });
+    const client = await connect();
+    client.send(["1", "1", "room:slow", "phx_join", {}]);
+    for (let i = 0; i < 5; i++) client.send(["1", `q${i}`, "room:slow", "ping", { i }]);
+    for (const ref of ["q0", "q1", "q2"]) {
+      expect((await client.reply(ref))[4]).toMatchObject({ status: "ok" });
+    }
+    for (const ref of ["q3", "q4"]) {
+      expect((await client.reply(ref))[4]).toEqual(refusal("too many pending messages"));
+    }
+    expect((await client.reply("1"))[4]).toMatchObject({ status: "ok" });
+  });
+
+  it("refuses event names that are too long without echoing them", async () => {
+    await serve({ maxEventLength: 32 });
+    const client = await connect();
+    client.send(["1", "1", "room:a", "phx_join", {}]);
+    await client.reply("1");
+    client.send(["1", "2", "room:a", "e".repeat(100_000), {}]);
+    const reply = await client.reply("2");
+    expect(reply[4]).toEqual(refusal("event too long"));
+    expect(JSON.stringify(reply).length).toBeLessThan(200);
+  });
+
+  it("closes a connection that sends a ref too long to echo", async () => {
+    await serve({});
+    const client = await connect();
+    client.send([null, "r".repeat(10_000), "phoenix", "heartbeat", {}]);
+    expect(await client.closed).toEqual({ code: 1008, reason: "ref too long" });
+  });
 });
 
 describe("prototype-shaped keys", () => {
