@@ -54,6 +54,9 @@ let connectionSequence = 0;
 /** Longest close reason a WebSocket close frame can carry, in bytes. */
 const MAX_CLOSE_REASON = 123;
 
+/** How long a connection closed for flooding has to take in its close frame. */
+const POLICY_CLOSE_GRACE_MS = 500;
+
 /** Longest part of a topic or event name a log line or a refusal carries. */
 const MAX_ECHOED_NAME = 100;
 
@@ -314,11 +317,17 @@ export class Connection implements ChannelHost {
     }
   }
 
-  /** Closes with 1008 (policy violation): for limits a reply cannot answer. */
+  /**
+   * Closes with 1008 (policy violation): for limits a reply cannot answer. The client is
+   * flooding, so what it still has in flight is not read (ws would unmask and validate
+   * megabytes of it), nor its close reply: the socket is cut after a short grace.
+   */
   #closeForPolicy(metric: string, reason: string): void {
     this.metrics.rejected.inc({ reason: metric });
     this.#logOnce(reason, {});
     this.close(CloseCode.policyViolation, reason);
+    this.#ws.pause();
+    setTimeout(() => this.#ws.terminate(), POLICY_CLOSE_GRACE_MS).unref();
   }
 
   #logOnce(reason: string, details: object): void {
