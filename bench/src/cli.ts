@@ -4,7 +4,15 @@
  */
 import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
 import { killAll } from "./procs.js";
-import { SCENARIOS, type Scenario, type ScenarioOptions, TARGETS, type Target } from "./types.js";
+import {
+  ATTACKS,
+  type Attack,
+  SCENARIOS,
+  type Scenario,
+  type ScenarioOptions,
+  TARGETS,
+  type Target,
+} from "./types.js";
 
 const USAGE = `usage: npm run bench -- <scenario|all> [options]
 
@@ -26,6 +34,9 @@ cluster:     --room 200 --typers-per-node 10 --interval-ms 1000 --duration-ms 10
              --kill-timeout-ms 15000   (two nodes over a redis-server of its own)
 soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
              --typing-per-s 20 --sample-ms 5000
+abuse:       --phase-ms 10000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
+             --attacks ${ATTACKS.join(",")}
+             (probes' connect+join+ping latency with no attacker, then during each flood)
 `;
 
 const camel = (flag: string): string =>
@@ -76,6 +87,12 @@ function parse(argv: string[]): {
       parsed.rounds = rounds;
     } else if (name === "rates") {
       parsed.options.rates = value.split(",").map(Number);
+    } else if (name === "attacks") {
+      const attacks = value.split(",");
+      for (const a of attacks) {
+        if (!ATTACKS.includes(a as Attack)) throw new Error(`unknown attack "${a}"`);
+      }
+      parsed.options.attacks = attacks;
     } else if (name === "heap-snapshot") {
       parsed.options.heapSnapshot = value;
     } else {

@@ -7,6 +7,8 @@ import { repoRoot, runLoadgen, type ServerProcess, startServer } from "./procs.j
 import { chartFor } from "./report/charts.js";
 import { checks, type TargetCheck, tableFor } from "./report/tables.js";
 import {
+  type AbuseOptions,
+  ATTACKS,
   type BroadcastOptions,
   type CapacityOptions,
   type ClusterOptions,
@@ -39,12 +41,15 @@ export const DEFAULT_TARGETS: Record<Scenario, Target[]> = {
   // Both need Phoenix presence semantics (leave, refs, a cluster adapter): Tandem only.
   cluster: ["tandem"],
   soak: ["tandem"],
+  // The floods test Tandem's own limits.
+  abuse: ["tandem"],
 };
 
 /** Targets a scenario can run against. */
 const SUPPORTED: Partial<Record<Scenario, Target[]>> = {
   cluster: ["tandem", "tandem-nocoalesce", "tandem-counts"],
   soak: ["tandem", "tandem-nocoalesce", "tandem-counts"],
+  abuse: ["tandem", "tandem-nocoalesce", "tandem-counts"],
 };
 
 export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions[S] {
@@ -93,6 +98,13 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       typingPerS: 20,
       sampleMs: 5000,
     } satisfies SoakOptions,
+    abuse: {
+      phaseMs: 10_000,
+      probeIntervalMs: 100,
+      members: 20,
+      largeFrameBytes: 900 * 1024,
+      attacks: [...ATTACKS],
+    } satisfies AbuseOptions,
   };
   return all[scenario];
 }
@@ -112,6 +124,8 @@ function loadgenTimeoutMs<S extends Scenario>(scenario: S, options: ScenarioOpti
       return (options as SoakOptions).durationMs + 120_000;
     case "typing":
       return (options as TypingOptions).durationMs + 120_000;
+    case "abuse":
+      return 5 * ((options as AbuseOptions).phaseMs + 15_000) + 60_000;
     case "broadcast": {
       const o = options as BroadcastOptions;
       return o.rates.length * (o.stepMs + 12_000) + 90_000;

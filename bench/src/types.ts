@@ -7,6 +7,7 @@ export const SCENARIOS = [
   "capacity",
   "cluster",
   "soak",
+  "abuse",
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -83,6 +84,23 @@ export interface SoakOptions {
   sampleMs: number;
 }
 
+/** The floods of the abuse scenario, each from one attacking client that reconnects when cut. */
+export const ATTACKS = ["heartbeats", "messages", "large-frames", "long-events"] as const;
+export type Attack = (typeof ATTACKS)[number];
+
+export interface AbuseOptions {
+  /** How long each phase (no attacker, then each attack) probes. */
+  phaseMs: number;
+  /** A probe (connect + join + ping, then close) starts this often. */
+  probeIntervalMs: number;
+  /** Idle members of the probed room, who see every probe join and leave. */
+  members: number;
+  /** Bytes of one large-frames frame, and of one long-events event name. */
+  largeFrameBytes: number;
+  /** Which floods to run, in order, after the quiet phase. */
+  attacks: Attack[];
+}
+
 export interface ScenarioOptions {
   "join-storm": JoinStormOptions;
   typing: TypingOptions;
@@ -90,6 +108,7 @@ export interface ScenarioOptions {
   capacity: CapacityOptions;
   cluster: ClusterOptions;
   soak: SoakOptions;
+  abuse: AbuseOptions;
 }
 
 /** What the harness sends the load generator. */
@@ -289,6 +308,39 @@ export interface SoakResult extends Common {
   verdict: "PASS" | "FAIL";
 }
 
+/** What one attacking process did during a phase. */
+export interface AttackerReport {
+  framesSent: number;
+  bytesSent: number;
+  /** Connections opened (the first included): it reconnects whenever it is cut. */
+  connections: number;
+  /** Replies and other frames the server wrote back to it. */
+  framesReceived: number;
+  /** How its connections ended, by close code ("1008", "1007", …). */
+  closes: Record<string, number>;
+}
+
+export interface AbusePhase {
+  attack: Attack | "none";
+  probes: number;
+  /** Probes that did not complete within 10 s. */
+  failedProbes: number;
+  /** connect + join + ping reply, per probe. */
+  latencyMs: Latency;
+  /** This phase's p50 and p99 over the no-attacker phase's. */
+  p50Ratio: number;
+  p99Ratio: number;
+  serverCpuS: number;
+  serverPeakRss: number;
+  /** Members of the room still connected at the end of the phase. */
+  membersConnected: number;
+  attacker: AttackerReport | null;
+}
+
+export interface AbuseResult extends Common {
+  phases: AbusePhase[];
+}
+
 export interface ScenarioResults {
   "join-storm": JoinStormResult;
   typing: TypingResult;
@@ -296,6 +348,7 @@ export interface ScenarioResults {
   capacity: CapacityResult;
   cluster: ClusterResult;
   soak: SoakResult;
+  abuse: AbuseResult;
 }
 
 export type LoadgenReply =

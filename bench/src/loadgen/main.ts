@@ -3,6 +3,7 @@
  * LoadgenRequest, and gets one LoadgenReply back.
  */
 import type { LoadgenReply, LoadgenRequest, ScenarioResults } from "../types.js";
+import { abuse } from "./abuse.js";
 import { cluster } from "./cluster.js";
 import type { Driver } from "./conn.js";
 import { connectPhoenix } from "./phoenix-conn.js";
@@ -26,6 +27,8 @@ async function run(request: LoadgenRequest): Promise<ScenarioResults[typeof requ
       return cluster(ctx, (request as LoadgenRequest<"cluster">).options, request.nodes ?? []);
     case "soak":
       return soak(ctx, (request as LoadgenRequest<"soak">).options);
+    case "abuse":
+      return abuse(ctx, (request as LoadgenRequest<"abuse">).options);
   }
 }
 

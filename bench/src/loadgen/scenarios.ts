@@ -240,7 +240,7 @@ async function steadyTraffic(
 }
 
 /** Joins `room` clients to one room without tracking members, and waits for quiet. */
-async function fillRoom(
+export async function fillRoom(
   ctx: Context,
   size: number,
   topic: (index: number) => string,

@@ -1,5 +1,6 @@
 import type { Report } from "../harness.js";
 import type {
+  AbuseResult,
   BroadcastResult,
   CapacityResult,
   ClusterResult,
@@ -171,6 +172,27 @@ export function chartFor<S extends Scenario>(report: Report<S>): string {
           { logY: true },
         ),
       ]);
+    }
+    case "abuse": {
+      const rs = runs as unknown as { label: string; color: string; r: AbuseResult }[];
+      const phases = rs[0]?.r.phases ?? [];
+      return document(
+        W,
+        440,
+        `Abuse: other clients' latency under one attacker (${subtitle(report)})`,
+        [
+          barPanel(
+            { x: 80, y: 60, w: 820, h: 320 },
+            "connect + join + ping of other clients, ms",
+            "ms",
+            phases.map((p) => (p.attack === "none" ? "no attacker" : p.attack)),
+            [
+              { name: "p50", color: "#9ecae1", values: phases.map((p) => p.latencyMs.p50) },
+              { name: "p99", color: "#3182bd", values: phases.map((p) => p.latencyMs.p99) },
+            ],
+          ),
+        ],
+      );
     }
     case "soak": {
       const rs = runs as unknown as { label: string; color: string; r: SoakResult }[];

@@ -1,5 +1,7 @@
 import type { Report, TargetRun } from "../harness.js";
 import type {
+  AbuseOptions,
+  AbuseResult,
   BroadcastResult,
   CapacityResult,
   ClusterResult,
@@ -9,6 +11,9 @@ import type {
   Target,
   TypingResult,
 } from "../types.js";
+
+/** How much slower other clients may get while one client floods the server. */
+const ABUSE_P99_RATIO = 3;
 
 export interface TargetCheck {
   target: string;
@@ -69,6 +74,8 @@ export function tableFor<S extends Scenario>(report: Report<S>): string {
       return clusterTable(report as unknown as Report<"cluster">);
     case "soak":
       return soakTable(report as unknown as Report<"soak">);
+    case "abuse":
+      return abuseTable(report as unknown as Report<"abuse">);
     default:
       return capacityTable(report as unknown as Report<"capacity">);
   }
@@ -173,6 +180,49 @@ function clusterTable(report: Report<"cluster">): string {
     ms(r.kill.leaveMs.max),
     r.kill.falseLeaves,
   ]);
+  return markdown(header, [...rows, ...failedRows(report, header.length)]);
+}
+
+function abuseTable(report: Report<"abuse">): string {
+  const o = report.options;
+  const header = [
+    `abuse: ${o.phaseMs / 1000} s per phase, a probe every ${o.probeIntervalMs} ms, ${o.members} members`,
+    "probes",
+    "failed",
+    "p50 ms",
+    "p99 ms",
+    "p50 ratio",
+    "p99 ratio",
+    "server CPU s",
+    "peak RSS MB",
+    "members left",
+    "attacker frames",
+    "attacker MB",
+    "attacker connections",
+    "attacker closes",
+  ];
+  const rows: Row[] = ok(report).flatMap(({ label, r }) =>
+    r.phases.map((phase) => [
+      `${label}: ${phase.attack === "none" ? "no attacker" : phase.attack}`,
+      phase.probes,
+      phase.failedProbes,
+      ms(phase.latencyMs.p50),
+      ms(phase.latencyMs.p99),
+      `${fixed(phase.p50Ratio)}×`,
+      `${fixed(phase.p99Ratio)}×`,
+      fixed(phase.serverCpuS, 1),
+      mb(phase.serverPeakRss),
+      `${phase.membersConnected}/${o.members}`,
+      phase.attacker ? count(phase.attacker.framesSent) : "—",
+      phase.attacker ? mb(phase.attacker.bytesSent) : "—",
+      phase.attacker ? phase.attacker.connections : "—",
+      phase.attacker
+        ? Object.entries(phase.attacker.closes)
+            .map(([code, n]) => `${code}×${n}`)
+            .join(" ") || "none"
+        : "—",
+    ]),
+  );
   return markdown(header, [...rows, ...failedRows(report, header.length)]);
 }
 
@@ -421,6 +471,20 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
         target: `soak (${run.label}): memory flat, no ghosts, no lost presences`,
         met: r.verdict === "PASS",
         detail: `heap slope ${fixed(r.heapSlopeSecond / 1024, 0)} KB/min in the 2nd half (flat ≤ 256), ghosts ${r.ghosts}, lost ${r.lost}, duplicates ${r.duplicates}, presences ${r.metricsPresences ?? "—"}/${r.expectedPresences}`,
+      });
+    }
+  }
+  if (report.scenario === "abuse") {
+    const t = tandem as AbuseResult | undefined;
+    const { members } = report.options as AbuseOptions;
+    for (const phase of t?.phases.filter((p) => p.attack !== "none") ?? []) {
+      out.push({
+        target: `abuse (${phase.attack}): others' p99 ≤ ${ABUSE_P99_RATIO}× the quiet p99, every probe served, no member cut`,
+        met:
+          phase.p99Ratio <= ABUSE_P99_RATIO &&
+          phase.failedProbes === 0 &&
+          phase.membersConnected === members,
+        detail: `p99 ${fixed(phase.p99Ratio)}× (${ms(phase.latencyMs.p99)} ms), p50 ${fixed(phase.p50Ratio)}×, ${phase.failedProbes} failed probes, ${phase.membersConnected}/${members} members`,
       });
     }
   }
