@@ -146,6 +146,8 @@ export class Tracker {
   readonly #asked = new Map<string, number>();
   #lastTransferId = 0;
   #silentPeriods = 0;
+  /** Whether a peer has shown (in its clocks) that it knows this replica. */
+  #known = false;
   #ticks = 0;
   #pendingClocks: ClockSet = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -287,10 +289,10 @@ export class Tracker {
 
   #heartbeat(): void {
     let delta = null;
-    // Through its first idle interval a node heartbeats every period: a tracker is made
-    // before its bus is up, so its first announcements may be lost, and a new node must
-    // be heard within a period, not an idle interval.
-    const starting = this.#ticks <= this.#maxSilentPeriods;
+    // Until a peer knows it, through its first idle interval, a node heartbeats every
+    // period: a tracker is made before its bus is up, so its first announcements may be
+    // lost, and a new node must be heard within a period, not an idle interval.
+    const starting = !this.#known && this.#ticks <= this.#maxSilentPeriods;
     if (this.state.hasDelta()) {
       delta = this.state.takeDelta();
       this.#generations.push(delta);
@@ -430,7 +432,8 @@ export class Tracker {
     // A peer that has not heard of this node (it is new, restarted, or back from a
     // partition) hears of it now rather than at our next idle heartbeat, and a peer just
     // met is asked at once for what it has rather than at the next clock sampling.
-    if (!Object.hasOwn(message.clocks, this.state.replica)) this.#announceTo(from.name);
+    if (Object.hasOwn(message.clocks, this.state.replica)) this.#known = true;
+    else this.#announceTo(from.name);
     if (outcome.kind !== "refresh" && !dominates(this.state.clocks(), message.clocks)) {
       this.#askForTransfer(from.name);
     }
