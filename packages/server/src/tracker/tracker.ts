@@ -40,7 +40,7 @@ export interface TopicChanges {
 /** Called with every change, grouped by topic, in the order the changes happened. */
 export type DiffListener = (diffs: ReadonlyMap<string, TopicChanges>) => void;
 
-/** How often nodes talk and how long they wait for each other. */
+/** How often nodes talk, how long they wait for each other, and how big a transfer gets. */
 export type ReplicationTimings = Pick<
   TrackerOptions,
   | "broadcastPeriodMs"
@@ -48,6 +48,7 @@ export type ReplicationTimings = Pick<
   | "downPeriodMs"
   | "permdownPeriodMs"
   | "clockSamplePeriods"
+  | "maxTransferBytes"
 >;
 
 /**
