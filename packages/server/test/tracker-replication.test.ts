@@ -429,8 +429,9 @@ describe("tracker replication over a simulated bus", () => {
     const pubsub = new PubSub({ adapter: cluster.network.adapter("mallory") });
     await pubsub.start();
     const junk: JsonObject[] = [{}, { from: { name: "x", vsn: -1 } }, { from: "x", clocks: [] }];
+    const events = ["heartbeat", "transfer_req", "transfer_ack", "transfer_part"];
     for (const payload of junk) {
-      for (const event of ["heartbeat", "transfer_req", "transfer_ack", "permdown"]) {
+      for (const event of [...events, "transfer_part_ack", "permdown"]) {
         pubsub.broadcast("tandem:tracker", event, payload);
       }
     }
@@ -439,6 +440,8 @@ describe("tracker replication over a simulated bus", () => {
       clocks: {},
       delta: { kind: "delta", range: { start: {}, end: {} }, clouds: { x: ["a"] }, values: [] },
     });
+    const part = { id: 1, index: 2, count: 2, context: {}, clouds: {}, values: [] };
+    pubsub.broadcast("tandem:tracker", "transfer_part", { from: { name: "m", vsn: 1 }, part });
     cluster.network.deliver(prng(7));
     a.tracker.track("o", "room", "ada", {});
     expect(a.tracker.list("room")).toHaveLength(1);

@@ -512,18 +512,22 @@ export class Tracker {
     // Parts answer our requests, which go to peers we know: from anyone else they
     // would only make this node hold memory.
     if (!this.#liveness.isCurrent(from)) return;
+    const now = this.#now();
     let incoming = this.#incoming.get(from.name);
     if (!incoming || incoming.from.vsn !== from.vsn || part.id > incoming.assembly.id) {
-      incoming = { from, assembly: new TransferAssembly(part), progressAt: 0 };
+      incoming = { from, assembly: new TransferAssembly(part), progressAt: now };
       this.#incoming.set(from.name, incoming);
     } else if (part.id < incoming.assembly.id || part.count !== incoming.assembly.count) {
       // A part of a transfer that a newer one replaced, or one that contradicts its own.
       return;
     }
-    const now = this.#now();
+    const { assembly } = incoming;
+    const received = assembly.received;
+    const transfer = assembly.add(part);
+    // A duplicate: neither progress nor worth an acknowledgement.
+    if (assembly.received === received) return;
     incoming.progressAt = now;
     this.#asked.set(from.name, now);
-    const transfer = incoming.assembly.add(part);
     const ack: TransferPartAck = { from: this.#ref(), id: part.id, index: part.index };
     this.#direct(from.name, TrackerEvent.transferPartAck, ack as unknown as JsonObject);
     if (transfer) this.#mergeAnswer(from, transfer);

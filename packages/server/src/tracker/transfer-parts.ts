@@ -30,11 +30,14 @@ export interface TransferPart {
   readonly values: readonly Entry[];
 }
 
-/** Most parts a transfer may have: bounds what a receiver allocates for one. */
-export const MAX_TRANSFER_PARTS = 100_000;
+/**
+ * Most parts a receiver accepts in one transfer: bounds what it allocates for one. A
+ * terabyte at the default 1 MiB a part, a gigabyte at the smallest bound.
+ */
+export const MAX_TRANSFER_PARTS = 1_000_000;
 
-/** Room for `"index":…,"count":…` with the largest safe integers, and separators. */
-const COUNTERS_BYTES = 2 * 16 + 24;
+/** Parts are measured with a one-digit index and count; each may need 15 digits more. */
+const COUNTERS_BYTES = 2 * 15;
 
 /** UTF-8 length of a value's JSON. */
 export function jsonBytes(value: unknown): number {
