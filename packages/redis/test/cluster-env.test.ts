@@ -28,12 +28,21 @@ describe("clusterFromEnv", () => {
         TRACKER_BROADCAST_PERIOD_MS: "200",
         TRACKER_DOWN_PERIOD_MS: "5000",
         TRACKER_PERMDOWN_PERIOD_MS: "60000",
+        TRACKER_MAX_TRANSFER_BYTES: "262144",
       }).replication,
-    ).toEqual({ broadcastPeriodMs: 200, downPeriodMs: 5000, permdownPeriodMs: 60000 });
+    ).toEqual({
+      broadcastPeriodMs: 200,
+      downPeriodMs: 5000,
+      permdownPeriodMs: 60000,
+      maxTransferBytes: 262144,
+    });
     for (const bad of ["-1", "1.5", "soon", "0"]) {
       expect(() => clusterFromEnv({ TRACKER_DOWN_PERIOD_MS: bad })).toThrow(
         /TRACKER_DOWN_PERIOD_MS/,
       );
     }
+    expect(() => clusterFromEnv({ TRACKER_MAX_TRANSFER_BYTES: "1MB" })).toThrow(
+      /TRACKER_MAX_TRANSFER_BYTES must be a positive whole number of bytes/,
+    );
   });
 });

@@ -12,6 +12,14 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** A message as it leaves its sender, with the size of its JSON in bytes. */
+export interface SentMessage {
+  readonly from: string;
+  readonly to: string;
+  readonly message: BusMessage;
+  readonly bytes: number;
+}
+
 interface InFlight {
   from: string;
   to: string;
@@ -28,6 +36,8 @@ export class SimNetwork {
   readonly #nodes = new Map<string, (message: BusMessage) => void>();
   readonly #partitions = new Set<string>();
   #inFlight: InFlight[] = [];
+  /** Sees every message sent; one it returns false for is lost. */
+  filter: ((sent: SentMessage) => boolean) | undefined;
 
   adapter(nodeName: string): PubSubAdapter {
     return {
@@ -89,7 +99,10 @@ export class SimNetwork {
 
   #send(from: string, to: string, message: BusMessage): void {
     if (!this.#nodes.has(to) || this.#partitions.has([from, to].sort().join("|"))) return;
-    this.#inFlight.push({ from, to, json: encode(message) });
+    const json = encode(message);
+    const bytes = Buffer.byteLength(JSON.stringify(message.payload));
+    if (this.filter && !this.filter({ from, to, message, bytes })) return;
+    this.#inFlight.push({ from, to, json });
   }
 }
 

@@ -35,3 +35,9 @@ export {
   type Transfer,
   type Updated,
 } from "./state.js";
+export {
+  MAX_TRANSFER_PARTS,
+  splitTransfer,
+  TransferAssembly,
+  type TransferPart,
+} from "./transfer-parts.js";

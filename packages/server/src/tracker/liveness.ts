@@ -66,6 +66,11 @@ export class Liveness {
     return peer.up;
   }
 
+  /** Whether `ref` is the incarnation of its name that is known now. */
+  isCurrent(ref: ReplicaRef): boolean {
+    return this.#peers.get(ref.name)?.ref.vsn === ref.vsn;
+  }
+
   /** The peers currently known, with their status. */
   peers(): { ref: ReplicaRef; up: boolean }[] {
     return [...this.#peers.values()].map(({ ref, up }) => ({ ref, up }));

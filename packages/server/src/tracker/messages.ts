@@ -2,12 +2,15 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import type { Context } from "./clock.js";
 import type { ReplicaRef } from "./replica.js";
 import type { Delta, Transfer } from "./state.js";
+import { MAX_TRANSFER_PARTS, type TransferPart } from "./transfer-parts.js";
 
 /** Events the trackers of a cluster exchange on their bus topic. */
 export const TrackerEvent = {
   heartbeat: "heartbeat",
   transferRequest: "transfer_req",
   transferAck: "transfer_ack",
+  transferPart: "transfer_part",
+  transferPartAck: "transfer_part_ack",
   permdown: "permdown",
 } as const;
 
@@ -30,6 +33,25 @@ export interface TransferRequest {
 export interface TransferAck {
   from: ReplicaRef;
   payload: Delta | Transfer;
+}
+
+/**
+ * One part of a full state too big for one message, answering a {@link TransferRequest}.
+ * The requester merges the transfer once it holds every part.
+ */
+export interface TransferPartMessage {
+  from: ReplicaRef;
+  part: TransferPart;
+}
+
+/**
+ * The requester has received part `index` of transfer `id`: the sender may send one
+ * more. Parts in flight are bounded by these acknowledgements, not by the sender's pace.
+ */
+export interface TransferPartAck {
+  from: ReplicaRef;
+  id: number;
+  index: number;
 }
 
 /** A node leaving on purpose: drop its entries now. */
@@ -83,6 +105,25 @@ function isEntry(value: unknown): boolean {
   );
 }
 
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isPart(value: unknown): value is TransferPart {
+  return (
+    isJsonObject(value) &&
+    isCount(value.id) &&
+    isCount(value.index) &&
+    isCount(value.count) &&
+    value.index < value.count &&
+    value.count <= MAX_TRANSFER_PARTS &&
+    isContext(value.context) &&
+    isClouds(value.clouds) &&
+    Array.isArray(value.values) &&
+    value.values.every(isEntry)
+  );
+}
+
 function isPayload(value: unknown): value is Delta | Transfer {
   if (!isJsonObject(value) || !isClouds(value.clouds)) return false;
   if (!Array.isArray(value.values) || !value.values.every(isEntry)) return false;
@@ -104,6 +145,16 @@ export function parseTransferRequest(p: JsonObject): TransferRequest | null {
 
 export function parseTransferAck(p: JsonObject): TransferAck | null {
   return isRef(p.from) && isPayload(p.payload) ? { from: p.from, payload: p.payload } : null;
+}
+
+export function parseTransferPart(p: JsonObject): TransferPartMessage | null {
+  return isRef(p.from) && isPart(p.part) ? { from: p.from, part: p.part } : null;
+}
+
+export function parseTransferPartAck(p: JsonObject): TransferPartAck | null {
+  return isRef(p.from) && isCount(p.id) && isCount(p.index)
+    ? { from: p.from, id: p.id, index: p.index }
+    : null;
 }
 
 export function parsePermdown(p: JsonObject): Permdown | null {

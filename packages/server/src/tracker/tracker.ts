@@ -2,7 +2,7 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, type ClockSet, clockSetReplicas } from "./clock.js";
+import { appendClock, type ClockSet, clockSetReplicas, dominates } from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, DeltaGenerations, FULL_STATE } from "./delta-generation.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
 import {
@@ -11,13 +11,25 @@ import {
   parseHeartbeat,
   parsePermdown,
   parseTransferAck,
+  parseTransferPart,
+  parseTransferPartAck,
   parseTransferRequest,
   TrackerEvent,
   type TransferAck,
+  type TransferPartAck,
+  type TransferPartMessage,
   type TransferRequest,
 } from "./messages.js";
 import { newReplicaRef, parseReplicaId, type ReplicaRef, replicaId } from "./replica.js";
-import { type Changes, type Entry, TrackerState, type Updated } from "./state.js";
+import {
+  type Changes,
+  type Delta,
+  type Entry,
+  TrackerState,
+  type Transfer,
+  type Updated,
+} from "./state.js";
+import { jsonBytes, splitTransfer, TransferAssembly, type TransferPart } from "./transfer-parts.js";
 
 /** What changed on one topic: entries that became visible and entries that went away. */
 export interface TopicChanges {
@@ -28,7 +40,7 @@ export interface TopicChanges {
 /** Called with every change, grouped by topic, in the order the changes happened. */
 export type DiffListener = (diffs: ReadonlyMap<string, TopicChanges>) => void;
 
-/** How often nodes talk and how long they wait for each other. */
+/** How often nodes talk, how long they wait for each other, and how big a transfer gets. */
 export type ReplicationTimings = Pick<
   TrackerOptions,
   | "broadcastPeriodMs"
@@ -36,6 +48,7 @@ export type ReplicationTimings = Pick<
   | "downPeriodMs"
   | "permdownPeriodMs"
   | "clockSamplePeriods"
+  | "maxTransferBytes"
 >;
 
 /**
@@ -61,6 +74,15 @@ export interface TrackerOptions {
   permdownPeriodMs?: number;
   /** Compare clocks and ask for transfers every this many ticks. Default 2. */
   clockSamplePeriods?: number;
+  /**
+   * Largest transfer message, in bytes of JSON (the bus adds its own small framing). A
+   * full state bigger than this goes in parts, at most {@link TRANSFER_WINDOW} of them in
+   * flight to one requester, so that neither the bus client nor Redis's output buffer of
+   * the requester's subscription (8 MB for 60 s by default) has to hold the whole state.
+   * A catch-up delta bigger than this is replaced by the full state in parts. Default
+   * 1 MiB, at least 1024.
+   */
+  maxTransferBytes?: number;
   /** Size caps of the cached delta generations. Default [100, 1000, 10000]. */
   maxDeltaSizes?: readonly number[];
   /** The bus topic of this tracker. Default "tandem:tracker". */
@@ -69,6 +91,26 @@ export interface TrackerOptions {
   timers?: boolean;
   /** The clock, for simulations. Default `Date.now`. */
   now?: () => number;
+}
+
+/** Parts of one transfer sent and not yet acknowledged, at most. */
+export const TRANSFER_WINDOW = 4;
+
+/** A transfer this node sends in parts, paced by the requester's acknowledgements. */
+interface OutgoingTransfer {
+  readonly to: ReplicaRef;
+  readonly id: number;
+  readonly parts: readonly TransferPart[];
+  sent: number;
+  readonly acked: Set<number>;
+  progressAt: number;
+}
+
+/** A transfer this node receives in parts. */
+interface IncomingTransfer {
+  readonly from: ReplicaRef;
+  readonly assembly: TransferAssembly;
+  progressAt: number;
 }
 
 /**
@@ -92,11 +134,21 @@ export class Tracker {
   readonly #downPeriodMs: number;
   readonly #permdownPeriodMs: number;
   readonly #clockSamplePeriods: number;
+  readonly #maxTransferBytes: number;
   readonly #generations: DeltaGenerations;
   readonly #liveness = new Liveness();
   readonly #subscriber: Subscriber;
   readonly #unsubscribe: () => void;
-  #silentPeriods: number;
+  /** Transfers being sent in parts, by requester name. */
+  readonly #outgoing = new Map<string, OutgoingTransfer>();
+  /** Transfers being received in parts, by sender name. */
+  readonly #incoming = new Map<string, IncomingTransfer>();
+  /** When each peer was last asked for a transfer, or last sent a part of one. */
+  readonly #asked = new Map<string, number>();
+  #lastTransferId = 0;
+  #silentPeriods = 0;
+  /** Whether a peer has shown (in its clocks) that it knows this replica. */
+  #known = false;
   #ticks = 0;
   #pendingClocks: ClockSet = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -119,6 +171,10 @@ export class Tracker {
     );
     this.#permdownPeriodMs = options.permdownPeriodMs ?? 1_200_000;
     this.#clockSamplePeriods = options.clockSamplePeriods ?? 2;
+    this.#maxTransferBytes = options.maxTransferBytes ?? 1_048_576;
+    if (!Number.isSafeInteger(this.#maxTransferBytes) || this.#maxTransferBytes < 1024) {
+      throw new RangeError("maxTransferBytes must be an integer of at least 1024");
+    }
     if (this.#downPeriodMs < 2 * this.#periodMs) {
       throw new RangeError("downPeriodMs must be at least twice broadcastPeriodMs");
     }
@@ -126,8 +182,6 @@ export class Tracker {
       throw new RangeError("permdownPeriodMs must be longer than downPeriodMs");
     }
     this.#generations = new DeltaGenerations(options.maxDeltaSizes ?? DEFAULT_MAX_DELTA_SIZES);
-    // Starting at the maximum makes the first tick announce this node.
-    this.#silentPeriods = this.#maxSilentPeriods;
     this.replica = newReplicaRef(this.#pubsub.nodeName, this.#now());
     this.state = new TrackerState(this.replica);
 
@@ -205,6 +259,7 @@ export class Tracker {
     this.#heartbeat();
     if (this.#ticks % this.#clockSamplePeriods === 0) this.#requestTransfers();
     this.#checkLiveness();
+    this.#expireTransfers();
   }
 
   /**
@@ -219,6 +274,9 @@ export class Tracker {
     }
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#outgoing.clear();
+    this.#incoming.clear();
+    this.#asked.clear();
     this.#unsubscribe();
   }
 
@@ -232,20 +290,33 @@ export class Tracker {
 
   #heartbeat(): void {
     let delta = null;
+    // Until a peer knows it, through its first idle interval, a node heartbeats every
+    // period: a tracker is made before its bus is up, so its first announcements may be
+    // lost, and a new node must be heard within a period, not an idle interval.
+    const starting = !this.#known && this.#ticks <= this.#maxSilentPeriods;
     if (this.state.hasDelta()) {
       delta = this.state.takeDelta();
       this.#generations.push(delta);
-    } else if (this.#silentPeriods < this.#maxSilentPeriods) {
+    } else if (!starting && this.#silentPeriods < this.#maxSilentPeriods) {
       this.#silentPeriods++;
       return;
     }
     this.#silentPeriods = 0;
-    this.#send(TrackerEvent.heartbeat, {
+    this.#send(TrackerEvent.heartbeat, this.#heartbeatMessage(delta));
+  }
+
+  #heartbeatMessage(delta: Delta | null): JsonObject {
+    return {
       from: this.#ref(),
       clocks: this.state.clocks(),
       delta,
       sentAt: Date.now(),
-    } satisfies Heartbeat as unknown as JsonObject);
+    } satisfies Heartbeat as unknown as JsonObject;
+  }
+
+  /** An idle heartbeat for one peer: tells it about this node without waiting a period. */
+  #announceTo(node: string): void {
+    this.#direct(node, TrackerEvent.heartbeat, this.#heartbeatMessage(null));
   }
 
   #requestTransfers(): void {
@@ -256,14 +327,37 @@ export class Tracker {
     });
     this.#pendingClocks = [];
     for (const replica of clockSetReplicas(candidates)) {
-      if (replica === self) continue;
-      const request: TransferRequest = { from: this.#ref(), clocks: this.state.clocks() };
-      this.#pubsub.directBroadcast(
-        parseReplicaId(replica).name,
-        this.#topic,
-        TrackerEvent.transferRequest,
-        request as unknown as JsonObject,
-      );
+      if (replica !== self) this.#askForTransfer(parseReplicaId(replica).name);
+    }
+  }
+
+  /**
+   * Asks `node` for what we miss, unless a transfer from it is under way (asked for, or a
+   * part received, within a sampling interval): asking again would restart it.
+   */
+  #askForTransfer(node: string): void {
+    const now = this.#now();
+    const askedAt = this.#asked.get(node);
+    if (askedAt !== undefined && now - askedAt < this.#sampleIntervalMs()) return;
+    this.#asked.set(node, now);
+    const request: TransferRequest = { from: this.#ref(), clocks: this.state.clocks() };
+    this.#direct(node, TrackerEvent.transferRequest, request as unknown as JsonObject);
+  }
+
+  #sampleIntervalMs(): number {
+    return this.#clockSamplePeriods * this.#periodMs;
+  }
+
+  /** Gives up transfers in parts that made no progress for a down period. */
+  #expireTransfers(): void {
+    const now = this.#now();
+    for (const transfers of [this.#outgoing, this.#incoming]) {
+      for (const [node, transfer] of transfers) {
+        if (now - transfer.progressAt > this.#downPeriodMs) transfers.delete(node);
+      }
+    }
+    for (const [node, askedAt] of this.#asked) {
+      if (now - askedAt >= this.#sampleIntervalMs()) this.#asked.delete(node);
     }
   }
 
@@ -286,6 +380,9 @@ export class Tracker {
   }
 
   #forget(ref: ReplicaRef, wasUp: boolean): void {
+    this.#outgoing.delete(ref.name);
+    this.#incoming.delete(ref.name);
+    this.#asked.delete(ref.name);
     if (wasUp) this.#report(this.state.replicaDown(ref));
     this.#report(this.state.removeDownReplica(ref));
     this.#generations.removeReplica(replicaId(ref));
@@ -304,6 +401,12 @@ export class Tracker {
         case TrackerEvent.transferAck:
           this.#handle(event, parseTransferAck(payload), (m) => this.#onTransferAck(m));
           break;
+        case TrackerEvent.transferPart:
+          this.#handle(event, parseTransferPart(payload), (m) => this.#onTransferPart(m));
+          break;
+        case TrackerEvent.transferPartAck:
+          this.#handle(event, parseTransferPartAck(payload), (m) => this.#onTransferPartAck(m));
+          break;
         case TrackerEvent.permdown:
           this.#handle(event, parsePermdown(payload), (m) => this.#onPermdown(m));
           break;
@@ -317,7 +420,8 @@ export class Tracker {
     const { from } = message;
     if (from.name === this.replica.name) return;
     this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - message.sentAt) / 1000);
-    this.#peerAlive(from, this.#liveness.heartbeat(from, this.#now()));
+    const outcome = this.#liveness.heartbeat(from, this.#now());
+    this.#peerAlive(from, outcome);
     this.#pendingClocks = appendClock(this.#pendingClocks, {
       replica: replicaId(from),
       clock: message.clocks,
@@ -325,6 +429,14 @@ export class Tracker {
     if (message.delta) {
       this.#report(this.state.merge(message.delta));
       this.#generations.push(message.delta);
+    }
+    // A peer that has not heard of this node (it is new, restarted, or back from a
+    // partition) hears of it now rather than at our next idle heartbeat, and a peer just
+    // met is asked at once for what it has rather than at the next clock sampling.
+    if (Object.hasOwn(message.clocks, this.state.replica)) this.#known = true;
+    else this.#announceTo(from.name);
+    if (outcome.kind !== "refresh" && !dominates(this.state.clocks(), message.clocks)) {
+      this.#askForTransfer(from.name);
     }
   }
 
@@ -347,23 +459,90 @@ export class Tracker {
   }
 
   #onTransferRequest(message: TransferRequest): void {
+    const to = message.from;
+    // What a message holds besides its payload; "payload" is the longer of the two names.
+    const budget = this.#maxTransferBytes - jsonBytes({ from: this.#ref(), payload: null });
     const cached = this.#generations.select(message.clocks);
-    const ack: TransferAck = {
-      from: this.#ref(),
-      payload: cached === FULL_STATE ? this.state.extract(message.clocks) : cached,
-    };
-    this.#pubsub.directBroadcast(
-      message.from.name,
-      this.#topic,
-      TrackerEvent.transferAck,
-      ack as unknown as JsonObject,
-    );
+    if (cached !== FULL_STATE && jsonBytes(cached) <= budget) {
+      this.#sendTransferAck(to, cached);
+      return;
+    }
+    const transfer = this.state.extract(message.clocks);
+    const id = ++this.#lastTransferId;
+    const parts = splitTransfer(transfer, id, budget);
+    if (parts.length === 1) {
+      this.#sendTransferAck(to, transfer);
+      return;
+    }
+    this.#logger.debug({ to: replicaId(to), parts: parts.length }, "tracker transfer in parts");
+    // A newer request replaces the transfer under way: the requester gave up on it.
+    const outgoing = { to, id, parts, sent: 0, acked: new Set<number>(), progressAt: this.#now() };
+    this.#outgoing.set(to.name, outgoing);
+    this.#sendParts(outgoing);
+  }
+
+  #sendTransferAck(to: ReplicaRef, payload: Delta | Transfer): void {
+    const ack: TransferAck = { from: this.#ref(), payload };
+    this.#direct(to.name, TrackerEvent.transferAck, ack as unknown as JsonObject);
+  }
+
+  /** Sends parts until {@link TRANSFER_WINDOW} are unacknowledged, or none are left. */
+  #sendParts(outgoing: OutgoingTransfer): void {
+    const { to, parts, acked } = outgoing;
+    while (outgoing.sent < parts.length && outgoing.sent - acked.size < TRANSFER_WINDOW) {
+      const message: TransferPartMessage = { from: this.#ref(), part: parts[outgoing.sent]! };
+      outgoing.sent++;
+      this.#direct(to.name, TrackerEvent.transferPart, message as unknown as JsonObject);
+    }
+  }
+
+  #onTransferPartAck(message: TransferPartAck): void {
+    const { from, id, index } = message;
+    const outgoing = this.#outgoing.get(from.name);
+    if (!outgoing || outgoing.to.vsn !== from.vsn || outgoing.id !== id) return;
+    if (index >= outgoing.sent || outgoing.acked.has(index)) return;
+    outgoing.acked.add(index);
+    outgoing.progressAt = this.#now();
+    if (outgoing.acked.size === outgoing.parts.length) this.#outgoing.delete(from.name);
+    else this.#sendParts(outgoing);
+  }
+
+  #onTransferPart(message: TransferPartMessage): void {
+    const { from, part } = message;
+    // Parts answer our requests, which go to peers we know: from anyone else they
+    // would only make this node hold memory.
+    if (!this.#liveness.isCurrent(from)) return;
+    const now = this.#now();
+    let incoming = this.#incoming.get(from.name);
+    if (!incoming || incoming.from.vsn !== from.vsn || part.id > incoming.assembly.id) {
+      incoming = { from, assembly: new TransferAssembly(part), progressAt: now };
+      this.#incoming.set(from.name, incoming);
+    } else if (part.id < incoming.assembly.id || part.count !== incoming.assembly.count) {
+      // A part of a transfer that a newer one replaced, or one that contradicts its own.
+      return;
+    }
+    const { assembly } = incoming;
+    const received = assembly.received;
+    const transfer = assembly.add(part);
+    // A duplicate: neither progress nor worth an acknowledgement.
+    if (assembly.received === received) return;
+    incoming.progressAt = now;
+    this.#asked.set(from.name, now);
+    const ack: TransferPartAck = { from: this.#ref(), id: part.id, index: part.index };
+    this.#direct(from.name, TrackerEvent.transferPartAck, ack as unknown as JsonObject);
+    if (transfer) this.#mergeAnswer(from, transfer);
   }
 
   #onTransferAck(message: TransferAck): void {
-    this.#report(this.state.merge(message.payload));
-    if (message.payload.kind === "transfer") this.#generations.clear();
-    else this.#generations.push(message.payload);
+    this.#mergeAnswer(message.from, message.payload);
+  }
+
+  /** Merges what a peer sent in answer to our request. */
+  #mergeAnswer(from: ReplicaRef, payload: Delta | Transfer): void {
+    this.#asked.delete(from.name);
+    this.#report(this.state.merge(payload));
+    if (payload.kind === "transfer") this.#generations.clear();
+    else this.#generations.push(payload);
   }
 
   #onPermdown(message: Permdown): void {
@@ -381,6 +560,10 @@ export class Tracker {
 
   #send(event: string, payload: JsonObject): void {
     this.#pubsub.broadcast(this.#topic, event, payload, this.#subscriber);
+  }
+
+  #direct(node: string, event: string, payload: JsonObject): void {
+    this.#pubsub.directBroadcast(node, this.#topic, event, payload);
   }
 
   #ref(): ReplicaRef {
