@@ -25,6 +25,8 @@ let dataDir: string;
 let server: PairServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
+/** Every Content-Security-Policy violation any page reported, with the page's URL. */
+const cspViolations: string[] = [];
 
 async function startServer(port = 0): Promise<PairServer> {
   return createPairServer({ port, dataDir, logger: silentLogger, webDir });
@@ -33,6 +35,18 @@ async function startServer(port = 0): Promise<PairServer> {
 async function newPage(): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   contexts.push(context);
+  // Chromium logs a blocked resource to the console, and fires this event for every
+  // violation (inline styles and scripts included).
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (event) => {
+      console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
+    });
+  });
+  context.on("console", (message) => {
+    if (/Content Security Policy|CSP violation/i.test(message.text())) {
+      cspViolations.push(`${message.page()?.url()}: ${message.text()}`);
+    }
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   return page;
@@ -190,6 +204,25 @@ describe("Pair in two browsers", () => {
     await expect.poll(() => editorText(ada), SEEN).toContain("// after the restart");
     expect(await editorText(ada)).toContain("const fromAda = 1;");
   }, 45_000);
+
+  it("runs the lobby and the room under the Content-Security-Policy", async () => {
+    const page = await newPage();
+    const signIn = await page.goto(`${server.url}/sign-in`);
+    expect(signIn?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    await page.getByLabel("Email").fill("ada@example.com");
+    await page.getByLabel("Password").fill("correct horse");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/challenges$/);
+    await page.getByRole("link", { name: /Reverse a string/ }).waitFor();
+    await page.goto(roomUrl);
+    await page.getByText("Connected").waitFor();
+    await expect.poll(() => editorText(page), SEEN).toContain("function reverse(s)");
+    await typeAtEnd(page, "// under the CSP");
+    await expect.poll(() => editorText(ada), SEEN).toContain("// under the CSP");
+    await page.close();
+    // Every page of this suite so far: sign-up, sign-in, lobby, rooms with remote carets.
+    expect(cspViolations).toEqual([]);
+  }, 30_000);
 
   it("drops a user who leaves from the other's list", async () => {
     await bob.getByRole("link", { name: "Challenges" }).first().click();

@@ -20,6 +20,9 @@ export const defaultWebDir = resolve(repoRoot, "apps/pair/web/dist");
  * | `LOG_LEVEL` | `info` | pino level |
  * | `REDIS_URL` | unset | joins other nodes through `@tandem/redis` |
  * | `ALLOWED_ORIGINS` | unset | comma-separated browser origins allowed to open the socket besides the server's own host |
+ * | `METRICS_PORT` | unset | serve `/metrics` on this port; unset means no metrics listener (never on the app's port) |
+ * | `METRICS_HOST` | `127.0.0.1` | interface of the metrics port |
+ * | `TRUST_PROXIES` | unset | comma-separated proxy addresses or CIDRs whose `X-Forwarded-For` names the client; unset trusts none |
  */
 export interface PairConfig {
   readonly port: number;
@@ -30,14 +33,15 @@ export interface PairConfig {
   readonly logLevel: string;
   readonly redisUrl: string | undefined;
   readonly allowedOrigins: readonly string[];
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
+  readonly trustProxies: readonly string[];
 }
 
 /** Reads {@link PairConfig} from `env`, throwing on a value that cannot be right. */
 export function loadConfig(env: NodeJS.ProcessEnv): PairConfig {
-  const port = Number(env.PORT ?? "4000");
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.PORT)}`);
-  }
+  const port = portOf("PORT", env.PORT ?? "4000");
+  const metricsPort = nonEmpty(env.METRICS_PORT);
   const dataDir = env.DATA_DIR ?? "./data";
   return {
     port,
@@ -47,11 +51,26 @@ export function loadConfig(env: NodeJS.ProcessEnv): PairConfig {
     secretKeyBase: nonEmpty(env.SECRET_KEY_BASE),
     logLevel: nonEmpty(env.LOG_LEVEL) ?? "info",
     redisUrl: nonEmpty(env.REDIS_URL),
-    allowedOrigins: (env.ALLOWED_ORIGINS ?? "")
-      .split(",")
-      .map((origin) => origin.trim())
-      .filter((origin) => origin !== ""),
+    allowedOrigins: list(env.ALLOWED_ORIGINS),
+    metricsPort: metricsPort === undefined ? undefined : portOf("METRICS_PORT", metricsPort),
+    metricsHost: nonEmpty(env.METRICS_HOST) ?? "127.0.0.1",
+    trustProxies: list(env.TRUST_PROXIES),
   };
+}
+
+function portOf(name: string, text: string): number {
+  const port = Number(text);
+  if (text.trim() === "" || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`${name} must be an integer from 0 to 65535, got ${JSON.stringify(text)}`);
+  }
+  return port;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

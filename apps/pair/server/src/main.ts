@@ -14,6 +14,9 @@ const server = await createPairServer({
   databaseUrl: config.databaseUrl,
   secretKeyBase: config.secretKeyBase,
   allowedOrigins: config.allowedOrigins,
+  metricsPort: config.metricsPort,
+  metricsHost: config.metricsHost,
+  trustProxies: config.trustProxies,
   pubsub,
   replication,
   logger,
@@ -23,7 +26,11 @@ const server = await createPairServer({
   process.exit(1);
 });
 logger.info(
-  { database: config.databaseUrl ? "postgres" : "sqlite", dataDir: config.dataDir },
+  {
+    database: config.databaseUrl ? "postgres" : "sqlite",
+    dataDir: config.dataDir,
+    metrics: server.metricsUrl ?? "off",
+  },
   `Pair listening on ${server.url}`,
 );
 

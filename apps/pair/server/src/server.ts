@@ -1,4 +1,3 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   channel,
@@ -11,6 +10,7 @@ import {
   type ReplicationTimings,
 } from "@tandem/server";
 import { authenticate } from "./accounts/authenticate.js";
+import { HashQueue, type HashQueueLimits } from "./accounts/hash-queue.js";
 import { loadSecretKeyBase } from "./accounts/secret.js";
 import { TokenSigner } from "./accounts/token.js";
 import { challengeChannel, type UserAssigns } from "./channels/challenge-channel.js";
@@ -18,8 +18,9 @@ import { defaultWebDir } from "./config.js";
 import { openDatabase, type PairDatabase } from "./db/database.js";
 import { Rooms } from "./docs/documents.js";
 import { DocumentStore } from "./docs/store.js";
-import { createApi } from "./http/api.js";
-import { serveStatic } from "./http/static.js";
+import { createHttpApp } from "./http/app.js";
+import { type MetricsServer, serveMetrics } from "./http/metrics.js";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "./http/rate-limits.js";
 
 /** How to start a Pair server. Only `dataDir` and `logger` are required. */
 export interface PairServerOptions {
@@ -46,6 +47,16 @@ export interface PairServerOptions {
   typingQuietMs?: number;
   /** Document updates stored before they are compacted into a snapshot. Default 200. */
   compactAfter?: number;
+  /** Rate limits of the API; each one given replaces its default. */
+  rateLimits?: Partial<RateLimits>;
+  /** Password hashes at once and waiting. Default 2 running (64 MiB), 32 waiting. */
+  passwordHashing?: HashQueueLimits;
+  /** Proxies (addresses or CIDRs) trusted to name the client in `X-Forwarded-For`. Default none. */
+  trustProxies?: readonly string[];
+  /** Serve `/metrics` on this port (0 picks one). Default: no metrics listener. */
+  metricsPort?: number | undefined;
+  /** Interface for the metrics port. Default `127.0.0.1`. */
+  metricsHost?: string;
 }
 
 /** A running Pair server. */
@@ -53,6 +64,8 @@ export interface PairServer {
   /** `http://host:port`. */
   readonly url: string;
   readonly port: number;
+  /** Where `/metrics` is served, if a metrics port was asked for. */
+  readonly metricsUrl: string | undefined;
   readonly database: PairDatabase;
   readonly rooms: Rooms;
   /**
@@ -83,26 +96,19 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
     ...(options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter }),
   });
 
-  const api = createApi({ db, tokens });
-  const webDir = options.webDir ?? defaultWebDir;
-  const onError = (err: unknown) => logger.error({ err }, "request failed");
-  const httpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    let handled: Promise<void>;
-    // /healthz, /readyz and /metrics come from the endpoint.
-    if (endpoint.handleHttp(req, res)) return;
-    if (url.pathname === "/api" || url.pathname.startsWith("/api/")) {
-      handled = api.handle(req, res, url, onError);
-    } else {
-      handled = serveStatic(req, res, url, webDir);
-    }
-    handled.catch((err: unknown) => {
-      onError(err);
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
+  const app = await createHttpApp({
+    db,
+    tokens,
+    limits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+    hashes: new HashQueue(options.passwordHashing ?? { concurrency: 2, maxWaiting: 32 }),
+    webDir: options.webDir ?? defaultWebDir,
+    logger,
+    ready: () => endpoint.ready,
+    trustProxies: options.trustProxies,
   });
+  const httpServer = app.server;
 
+  // The endpoint takes the upgrades of Fastify's server; Fastify never listens for them.
   const endpoint = new Endpoint({
     server: httpServer,
     logger,
@@ -145,9 +151,21 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
 
   const host = options.host ?? "127.0.0.1";
   let address: AddressInfo;
+  let metrics: MetricsServer | undefined;
   try {
+    await app.ready();
     address = await endpoint.listen(options.port ?? 0, host);
+    if (options.metricsPort !== undefined) {
+      metrics = await serveMetrics(
+        endpoint,
+        options.metricsPort,
+        options.metricsHost ?? "127.0.0.1",
+      );
+    }
   } catch (err) {
+    await endpoint.close({ timeoutMs: 0 });
+    await app.close();
+    presence.close();
     await db.destroy();
     throw err;
   }
@@ -157,6 +175,7 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
   return {
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
+    metricsUrl: metrics?.url,
     database,
     rooms,
     close() {
@@ -167,6 +186,8 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
         await endpoint.close({ timeoutMs: 2000 });
         httpServer.closeAllConnections();
         await httpClosed;
+        await app.close();
+        await metrics?.close();
         await rooms.drain();
         presence.close();
         await pubsub.close();

@@ -2,7 +2,9 @@ import { createHmac } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { HashQueue, HashQueueFull } from "../src/accounts/hash-queue.js";
 import { hashPassword, verifyPassword } from "../src/accounts/password.js";
 import { loadSecretKeyBase } from "../src/accounts/secret.js";
 import { TokenSigner } from "../src/accounts/token.js";
@@ -35,6 +37,73 @@ describe("passwords", () => {
     ]) {
       expect(await verifyPassword("pw", stored)).toBe(false);
     }
+  });
+});
+
+describe("hash queue", () => {
+  it("never runs more than its slots, refuses only when the queue is full, runs the rest", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 4 }),
+        // Each step submits a task or finishes the oldest running one.
+        fc.array(fc.boolean(), { maxLength: 40 }),
+        async (concurrency, maxWaiting, steps) => {
+          const queue = new HashQueue({ concurrency, maxWaiting });
+          const running: (() => void)[] = [];
+          const settled: Promise<unknown>[] = [];
+          let started = 0;
+          let accepted = 0;
+          let refused = 0;
+          const flush = () => new Promise((resolve) => setImmediate(resolve));
+          for (const submit of steps) {
+            if (submit) {
+              const full = queue.running === concurrency && queue.waiting === maxWaiting;
+              const task = queue.run(
+                () =>
+                  new Promise<void>((resolve) => {
+                    started += 1;
+                    running.push(resolve);
+                  }),
+              );
+              settled.push(
+                task.then(
+                  () => {
+                    accepted += 1;
+                  },
+                  (err: unknown) => {
+                    expect(err).toBeInstanceOf(HashQueueFull);
+                    expect(full).toBe(true);
+                    refused += 1;
+                  },
+                ),
+              );
+            } else {
+              running.shift()?.();
+            }
+            await flush();
+            expect(running.length).toBeLessThanOrEqual(concurrency);
+            expect(queue.running).toBe(running.length);
+            expect(queue.waiting).toBeLessThanOrEqual(maxWaiting);
+          }
+          while (running.length > 0) {
+            running.shift()?.();
+            await flush();
+          }
+          await Promise.all(settled);
+          expect(accepted + refused).toBe(steps.filter(Boolean).length);
+          expect(started).toBe(accepted);
+          expect(queue.running + queue.waiting).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps working after a task fails", async () => {
+    const queue = new HashQueue({ concurrency: 1, maxWaiting: 0 });
+    await expect(queue.run(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(await queue.run(async () => "ok")).toBe("ok");
   });
 });
 

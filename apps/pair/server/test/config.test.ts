@@ -13,6 +13,9 @@ describe("config", () => {
       logLevel: "info",
       redisUrl: undefined,
       allowedOrigins: [],
+      metricsPort: undefined,
+      metricsHost: "127.0.0.1",
+      trustProxies: [],
     });
   });
 
@@ -26,6 +29,9 @@ describe("config", () => {
       LOG_LEVEL: "debug",
       REDIS_URL: "redis://127.0.0.1:6379",
       ALLOWED_ORIGINS: "http://localhost:5173, https://pair.example ,",
+      METRICS_PORT: "9464",
+      METRICS_HOST: "10.0.0.5",
+      TRUST_PROXIES: "10.0.0.1, 192.168.0.0/16",
     });
     expect(config).toEqual({
       port: 4555,
@@ -36,6 +42,9 @@ describe("config", () => {
       logLevel: "debug",
       redisUrl: "redis://127.0.0.1:6379",
       allowedOrigins: ["http://localhost:5173", "https://pair.example"],
+      metricsPort: 9464,
+      metricsHost: "10.0.0.5",
+      trustProxies: ["10.0.0.1", "192.168.0.0/16"],
     });
   });
 
@@ -49,6 +58,7 @@ describe("config", () => {
   it("refuses a port that cannot be right", () => {
     for (const PORT of ["abc", "-1", "70000", "1.5"]) {
       expect(() => loadConfig({ PORT })).toThrow(/PORT/);
+      expect(() => loadConfig({ METRICS_PORT: PORT })).toThrow(/METRICS_PORT/);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenSigner } from "../src/accounts/token.js";
+import { SEED_CHALLENGES } from "../src/challenges/seed.js";
 import { postgresBackend } from "./databases.js";
 import { APP_JS, INDEX_HTML, signUp, startTestServer, type TestServer } from "./server-fixture.js";
 
@@ -86,6 +87,69 @@ describe("accounts over HTTP", () => {
     expect(json.error).toMatch(/^[A-Z].*\.$/);
   });
 
+  it.each([
+    ["a bell", "Ada\u0007"],
+    ["a newline", "Ada\nLovelace"],
+    ["a C1 control", "Ada\u0085"],
+    ["a right-to-left override", "Ada\u202Eecalevol"],
+    ["a left-to-right embedding", "\u202AAda"],
+    ["a first-strong isolate", "Ada\u2068x\u2069"],
+    ["a right-to-left mark", "Ada\u200F"],
+  ])("refuses a first name with %s with 400 naming first_name", async (_what, name) => {
+    const res = await post("/api/users", {
+      first_name: name,
+      email: `bidi-${Math.random().toString(36).slice(2)}@example.com`,
+      password: "password123",
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "Your first name cannot contain control or text-direction characters.",
+      field: "first_name",
+    });
+  });
+
+  it("accepts first names in any script", async () => {
+    for (const name of ["Zoë", "李雷", "أحمد", "Jean-Luc O'Neil"]) {
+      const email = `script-${Math.random().toString(36).slice(2)}@example.com`;
+      expect((await signUp(base, name, email)).user.first_name).toBe(name);
+    }
+  });
+
+  it.each([
+    ["spaces", " ".repeat(12)],
+    ["tabs and newlines", "\t\t\t\n\n\n\t\t"],
+    ["ideographic spaces", "\u3000".repeat(8)],
+  ])("refuses a password of only %s with 400 naming password", async (_what, password) => {
+    const res = await post("/api/users", {
+      first_name: "Blank",
+      email: `blank-${Math.random().toString(36).slice(2)}@example.com`,
+      password,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      error: "Your password cannot be only spaces.",
+      field: "password",
+    });
+  });
+
+  it.each([
+    ["text/plain", "text/plain;charset=UTF-8"],
+    ["a form", "application/x-www-form-urlencoded"],
+    ["multipart", "multipart/form-data; boundary=x"],
+    ["no content type", undefined],
+  ])("refuses a JSON body sent as %s with 415, creating nothing", async (_what, type) => {
+    const fields = { first_name: "Mallory", email: "mallory@example.com", password: "password123" };
+    const res = await fetch(`${base}/api/users`, {
+      method: "POST",
+      headers: type ? { "content-type": type } : {},
+      body: new TextEncoder().encode(JSON.stringify(fields)),
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toEqual({ error: expect.stringContaining("JSON") });
+    const signIn = await post("/api/sessions", { email: fields.email, password: fields.password });
+    expect(signIn.status).toBe(401);
+  });
+
   it("refuses a body that is not JSON with 400", async () => {
     const res = await post("/api/users", "{not json");
     expect(res.status).toBe(400);
@@ -135,7 +199,8 @@ describe("challenges over HTTP", () => {
   it("lists at least six seeded challenges with id, title and description", async () => {
     const res = await fetch(`${base}/api/challenges`);
     expect(res.status).toBe(200);
-    const { challenges } = await res.json();
+    const { challenges, next_cursor } = await res.json();
+    expect(next_cursor).toBeNull();
     expect(challenges.length).toBeGreaterThanOrEqual(6);
     for (const c of challenges) {
       expect(Object.keys(c).sort()).toEqual(["description", "id", "title"]);
@@ -175,6 +240,59 @@ describe("challenges over HTTP", () => {
     expect((await bad.json()).field).toBe("title");
   });
 
+  it("pages the list: bounded pages, in id order, each challenge once", async () => {
+    const paged = await startTestServer();
+    try {
+      const pagedBase = paged.server.url;
+      const { token } = await signUp(pagedBase, "Pager");
+      const challenge = { title: "T", description: "D", starter_code: "" };
+      for (let i = 0; i < 25; i += 1) {
+        const res = await fetch(`${pagedBase}/api/challenges`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ ...challenge, title: `Challenge ${i}` }),
+        });
+        expect(res.status).toBe(201);
+      }
+      const total = SEED_CHALLENGES.length + 25;
+      // The default page is bounded: they do not all come in one response.
+      const first = await (await fetch(`${pagedBase}/api/challenges`)).json();
+      expect(first.challenges).toHaveLength(20);
+      expect(first.next_cursor).toEqual(expect.any(String));
+
+      const ids: number[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = cursor === null ? "limit=7" : `limit=7&cursor=${cursor}`;
+        const page = await (await fetch(`${pagedBase}/api/challenges?${query}`)).json();
+        expect(page.challenges.length).toBeLessThanOrEqual(7);
+        ids.push(...page.challenges.map((c: { id: number }) => c.id));
+        cursor = page.next_cursor;
+        pages += 1;
+      } while (cursor !== null);
+      expect(pages).toBe(Math.ceil(total / 7));
+      expect(ids).toHaveLength(total);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(new Set(ids).size).toBe(total);
+    } finally {
+      await paged.cleanup();
+    }
+  });
+
+  it.each([
+    ["limit=0", "limit"],
+    ["limit=51", "limit"],
+    ["limit=abc", "limit"],
+    ["limit=5&limit=6", "limit"],
+    ["cursor=abc", "cursor"],
+    ["cursor=-1", "cursor"],
+  ])("refuses a page query %s with 400 naming the field", async (query, field) => {
+    const res = await fetch(`${base}/api/challenges?${query}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: expect.any(String), field });
+  });
+
   it("answers unknown API paths with JSON 404 and wrong methods with 405", async () => {
     const res = await fetch(`${base}/api/nope`);
     expect(res.status).toBe(404);
@@ -184,12 +302,31 @@ describe("challenges over HTTP", () => {
 });
 
 describe("web app and health", () => {
-  it("answers /healthz, /readyz and /metrics", async () => {
+  it("answers /healthz and /readyz, but not /metrics, on the app's port", async () => {
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("ok\n");
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toContain("tandem_connections");
+    // Only a client route of the web app there.
+    const metrics = await fetch(`${base}/metrics`);
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await metrics.text()).toBe(INDEX_HTML);
+    expect(t.server.metricsUrl).toBeUndefined();
+  });
+
+  it("serves /metrics on the metrics port when one is configured", async () => {
+    const withMetrics = await startTestServer({ metricsPort: 0 });
+    try {
+      const { url, metricsUrl } = withMetrics.server;
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(metricsUrl).not.toBe(url);
+      const res = await fetch(`${metricsUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("tandem_connections");
+      expect(await (await fetch(`${url}/metrics`)).text()).toBe(INDEX_HTML);
+    } finally {
+      await withMetrics.cleanup();
+    }
   });
 
   it("serves files with their content type and index.html for client routes", async () => {
@@ -219,11 +356,56 @@ describe("web app and health", () => {
     for (const path of attempts) {
       const res = await rawGet(path);
       expect(res.body, path).not.toContain("do not serve");
-      expect([400, 404], path).toContain(res.status);
+      // Encoded separators survive URL parsing and must be caught by the server itself.
+      expect([400, 403, 404], path).toContain(res.status);
     }
-    // Encoded separators survive URL parsing and must be caught by the server itself.
-    expect((await rawGet("/..%2fsecret.txt")).status).toBe(400);
-    expect((await rawGet("/assets%2f..%2f..%2fsecret.txt")).status).toBe(400);
+  });
+});
+
+describe("security headers", () => {
+  /** What every response must carry, whatever answered it. */
+  function expectSecurityHeaders(res: Response, what: string): void {
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp, what).toContain("default-src 'self'");
+    expect(csp, what).toContain("script-src 'self'");
+    expect(csp, what).toContain("frame-ancestors 'none'");
+    expect(csp, what).toContain("object-src 'none'");
+    expect(csp, what).not.toMatch(/script-src[^;]*unsafe/);
+    expect(res.headers.get("x-content-type-options"), what).toBe("nosniff");
+    expect(res.headers.get("referrer-policy"), what).toBe("no-referrer");
+    expect(res.headers.get("x-frame-options"), what).toBe("DENY");
+  }
+
+  it("are on pages, files, 404s, API answers, API errors and refused requests", async () => {
+    const { token } = await signUp(base, "Headers");
+    const requests: [string, RequestInit?][] = [
+      ["/"],
+      ["/challenges/3"],
+      ["/assets/app-abc123.js"],
+      ["/assets/missing.js"],
+      ["/healthz"],
+      ["/readyz"],
+      ["/api/challenges"],
+      ["/api/challenges/999999"],
+      ["/api/challenges/%zz"],
+      ["/api/me", { headers: { authorization: `Bearer ${token}` } }],
+      ["/api/me"],
+      ["/api/nope"],
+      ["/api/users", { method: "GET" }],
+      ["/api/users", { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }],
+      [
+        "/api/users",
+        { method: "POST", headers: { "content-type": "application/json" }, body: "{" },
+      ],
+      ["/metrics"],
+    ];
+    for (const [path, init] of requests) {
+      const res = await fetch(`${base}${path}`, init);
+      await res.arrayBuffer();
+      expectSecurityHeaders(res, `${init?.method ?? "GET"} ${path} (${res.status})`);
+    }
+    const traversal = await rawGet("/..%2fsecret.txt");
+    expect([400, 403, 404]).toContain(traversal.status);
   });
 });
 
@@ -239,6 +421,7 @@ describe("on PostgreSQL", () => {
       expect(await me.json()).toEqual({ user });
       const dup = await fetch(`${pgBase}/api/users`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({
           first_name: "P",
           email: "PAT@example.com",

@@ -14,15 +14,15 @@ afterEach(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Resolves with the URL from the "listening on" line, or rejects if the process ends first. */
-function listeningUrl(process: ChildProcess): Promise<string> {
+/** Resolves with the "listening on" log line, or rejects if the process ends first. */
+function listeningLine(process: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let output = "";
     process.stdout?.setEncoding("utf8");
     process.stdout?.on("data", (chunk: string) => {
       output += chunk;
-      const match = /listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (match?.[1]) resolve(match[1]);
+      const line = output.split("\n").find((l) => /listening on http:\/\//.test(l));
+      if (line) resolve(line);
     });
     process.once("exit", (code) => reject(new Error(`exited with ${code}: ${output}`)));
   });
@@ -33,11 +33,21 @@ describe("main", () => {
     dataDir = await mkdtemp(join(tmpdir(), "pair-main-"));
     child = spawn(process.execPath, ["--import", "tsx", "apps/pair/server/src/main.ts"], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info", REDIS_URL: "" },
+      env: {
+        ...process.env,
+        PORT: "0",
+        METRICS_PORT: "0",
+        DATA_DIR: dataDir,
+        LOG_LEVEL: "info",
+        REDIS_URL: "",
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    const url = await listeningUrl(child);
+    const line = JSON.parse(await listeningLine(child));
+    const url = /listening on (\S+)/.exec(line.msg)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(line.metrics).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await (await fetch(`${line.metrics}/metrics`)).text()).toContain("tandem_connections");
 
     const res = await fetch(`${url}/api/challenges`);
     expect(res.status).toBe(200);

@@ -18,6 +18,18 @@ export interface TestServer {
 export const INDEX_HTML = "<!doctype html><title>Pair</title><div id=root></div>";
 export const APP_JS = "console.log('pair');";
 
+/**
+ * Limits no test reaches by accident (one address signs up dozens of users); tests of
+ * the limits themselves pass their own.
+ */
+const TEST_RATE_LIMIT = { max: 10_000, windowMs: 60_000 };
+export const RELAXED_RATE_LIMITS = {
+  signInPerAddress: TEST_RATE_LIMIT,
+  signInPerAccount: TEST_RATE_LIMIT,
+  signUpPerAddress: TEST_RATE_LIMIT,
+  challengesPerUser: TEST_RATE_LIMIT,
+};
+
 /** Starts a server; `overrides` replace the test defaults. */
 export async function startTestServer(
   overrides: Partial<PairServerOptions> = {},
@@ -36,6 +48,7 @@ export async function startTestServer(
     logger: silentLogger,
     typingQuietMs: 100,
     ...overrides,
+    rateLimits: { ...RELAXED_RATE_LIMITS, ...overrides.rateLimits },
   };
   const servers: PairServer[] = [await createPairServer(options)];
   return {

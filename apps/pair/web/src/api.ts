@@ -17,6 +17,12 @@ export interface Challenge extends ChallengeSummary {
   starter_code: string;
 }
 
+/** One page of the challenge list; `next_cursor` asks for the next one (null after the last). */
+export interface ChallengePage {
+  challenges: ChallengeSummary[];
+  next_cursor: string | null;
+}
+
 /** A session: the token to send and whose it is. */
 export interface Session {
   token: string;
@@ -72,7 +78,11 @@ export const api = {
   signIn: (fields: { email: string; password: string }) =>
     request<Session>("POST", "/api/sessions", { body: fields }),
   me: (token: string) => request<{ user: User }>("GET", "/api/me", { token }),
-  challenges: () => request<{ challenges: ChallengeSummary[] }>("GET", "/api/challenges"),
+  challenges: (cursor: string | null = null) =>
+    request<ChallengePage>(
+      "GET",
+      cursor === null ? "/api/challenges" : `/api/challenges?cursor=${encodeURIComponent(cursor)}`,
+    ),
   createChallenge: (
     token: string,
     fields: { title: string; description: string; starter_code: string },

@@ -6,7 +6,14 @@ import {
 } from "@reduxjs/toolkit";
 import { presenceSlice } from "@tandem/redux";
 import { useDispatch, useSelector } from "react-redux";
-import { ApiError, api, type ChallengeSummary, type Session, type User } from "./api";
+import {
+  ApiError,
+  api,
+  type ChallengePage,
+  type ChallengeSummary,
+  type Session,
+  type User,
+} from "./api";
 
 const TOKEN_KEY = "pair.token";
 
@@ -146,17 +153,18 @@ function failureOf(error: SerializedError): Failure {
 
 export const { signedOut, failureDismissed } = authSlice.actions;
 
-/** Loads the challenge list. */
-export const loadChallenges = createAsyncThunk<ChallengeSummary[], void, Rejects>(
-  "challenges/load",
-  async (_arg, { rejectWithValue }) => {
-    try {
-      return (await api.challenges()).challenges;
-    } catch (error) {
-      return rejectWithValue(toFailure(error));
-    }
-  },
-);
+/** Loads the first page of the challenge list, or with a cursor the page after it. */
+export const loadChallenges = createAsyncThunk<
+  ChallengePage & { more: boolean },
+  { cursor: string } | undefined,
+  Rejects
+>("challenges/load", async (arg, { rejectWithValue }) => {
+  try {
+    return { ...(await api.challenges(arg?.cursor ?? null)), more: arg !== undefined };
+  } catch (error) {
+    return rejectWithValue(toFailure(error));
+  }
+});
 
 /** Creates a challenge and adds it to the list. */
 export const createChallenge = createAsyncThunk<
@@ -174,6 +182,8 @@ export const createChallenge = createAsyncThunk<
 
 interface ChallengesState {
   list: ChallengeSummary[];
+  /** Where the next page starts; null once the whole list is loaded. */
+  nextCursor: string | null;
   loading: boolean;
   loadFailure: Failure | null;
   creating: boolean;
@@ -184,6 +194,7 @@ const challengesSlice = createSlice({
   name: "challenges",
   initialState: {
     list: [],
+    nextCursor: null,
     loading: false,
     loadFailure: null,
     creating: false,
@@ -197,8 +208,10 @@ const challengesSlice = createSlice({
         draft.loadFailure = null;
       })
       .addCase(loadChallenges.fulfilled, (draft, action) => {
+        const { challenges, next_cursor, more } = action.payload;
         draft.loading = false;
-        draft.list = action.payload;
+        draft.list = more ? mergeById(draft.list, challenges) : challenges;
+        draft.nextCursor = next_cursor;
       })
       .addCase(loadChallenges.rejected, (draft, action) => {
         draft.loading = false;
@@ -210,7 +223,7 @@ const challengesSlice = createSlice({
       })
       .addCase(createChallenge.fulfilled, (draft, action) => {
         draft.creating = false;
-        draft.list.push(action.payload);
+        draft.list = mergeById(draft.list, [action.payload]);
       })
       .addCase(createChallenge.rejected, (draft, action) => {
         draft.creating = false;
@@ -218,6 +231,16 @@ const challengesSlice = createSlice({
       });
   },
 });
+
+/**
+ * The list with `added` in it, in id order and each challenge once: a challenge created
+ * here shows at once and is not repeated when a later page brings it again.
+ */
+function mergeById(list: ChallengeSummary[], added: ChallengeSummary[]): ChallengeSummary[] {
+  const byId = new Map(list.map((challenge) => [challenge.id, challenge]));
+  for (const challenge of added) byId.set(challenge.id, challenge);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
 
 /** The app's store: session, challenge list, and room presence from @tandem/redux. */
 export const store = configureStore({

@@ -15,9 +15,39 @@ export type Challenge = ChallengeSummary & {
   readonly starter_code: string;
 };
 
-/** Every challenge, oldest first, so the seed set leads the list. */
-export function listChallenges(db: Kysely<Schema>): Promise<ChallengeSummary[]> {
-  return db.selectFrom("challenges").select(["id", "title", "description"]).orderBy("id").execute();
+/** The largest page of {@link listChallenges}: descriptions run to 10,000 characters each. */
+export const MAX_PAGE_SIZE = 50;
+
+/** One page of the challenge list, and where the next one starts (null after the last). */
+export type ChallengePage = {
+  readonly challenges: ChallengeSummary[];
+  readonly nextCursor: string | null;
+};
+
+/**
+ * Up to `limit` challenges with ids above `after`, oldest first so the seed set leads the
+ * list. Keyset paging: a challenge created meanwhile cannot shift a page, and no page
+ * costs more than an index range.
+ */
+export async function listChallenges(
+  db: Kysely<Schema>,
+  page: { limit: number; after: number },
+): Promise<ChallengePage> {
+  const limit = Math.min(Math.max(1, Math.trunc(page.limit)), MAX_PAGE_SIZE);
+  const rows = await db
+    .selectFrom("challenges")
+    .select(["id", "title", "description"])
+    .where("id", ">", page.after)
+    .orderBy("id")
+    // One more than asked tells whether another page follows.
+    .limit(limit + 1)
+    .execute();
+  const challenges = rows.slice(0, limit);
+  const last = challenges.at(-1);
+  return {
+    challenges,
+    nextCursor: rows.length > limit && last ? String(last.id) : null,
+  };
 }
 
 /** One challenge, or undefined. */

@@ -5,7 +5,7 @@ import { createChallenge, loadChallenges, useAppDispatch, useAppSelector } from 
 /** The list of challenges, and a form to add one. */
 export function ChallengesPage(): ReactNode {
   const dispatch = useAppDispatch();
-  const { list, loading, loadFailure, creating, createFailure } = useAppSelector(
+  const { list, nextCursor, loading, loadFailure, creating, createFailure } = useAppSelector(
     (state) => state.challenges,
   );
   const ids = { title: useId(), description: useId(), code: useId(), error: useId() };
@@ -50,6 +50,16 @@ export function ChallengesPage(): ReactNode {
           </li>
         ))}
       </ul>
+      {nextCursor !== null ? (
+        <button
+          type="button"
+          className="load-more"
+          disabled={loading}
+          onClick={() => dispatch(loadChallenges({ cursor: nextCursor }))}
+        >
+          {loading ? "Loading…" : "Load more challenges"}
+        </button>
+      ) : null}
       {!loading && !loadFailure && list.length === 0 ? (
         <p className="muted">No challenges yet: create the first one below.</p>
       ) : null}
