@@ -9,7 +9,7 @@ import {
 import { WebSocket } from "ws";
 import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
-import { exceedsDepth } from "./json-depth.js";
+import { nestingDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { PubSub } from "./pubsub.js";
@@ -218,7 +218,8 @@ export class Connection implements ChannelHost {
       this.#closeForPolicy("byte rate", "byte rate exceeded");
       return;
     }
-    const result = this.serializer.decode(isBinary ? raw : raw.toString("utf8"));
+    const text = isBinary ? null : raw.toString("utf8");
+    const result = this.serializer.decode(text ?? raw);
     if (!result.ok) {
       this.logger.warn({ err: result.error }, "malformed frame; closing the connection");
       this.metrics.rejected.inc({ reason: "malformed" });
@@ -231,7 +232,9 @@ export class Connection implements ChannelHost {
       this.#closeForPolicy("ref too long", "ref too long");
       return;
     }
-    const refusal = this.#refusal(message, now);
+    // A text frame's own array or object is one level: the payload is one deeper.
+    const payloadDepth = text === null ? 0 : nestingDepth(text) - 1;
+    const refusal = this.#refusal(message, payloadDepth, now);
     if (refusal) {
       this.#refuse(message, refusal, now);
       return;
@@ -271,7 +274,7 @@ export class Connection implements ChannelHost {
   }
 
   /** Why a decoded message must not be processed, if it must not. */
-  #refusal(msg: Message, now: number): string | null {
+  #refusal(msg: Message, payloadDepth: number, now: number): string | null {
     if (msg.topic === PHOENIX_TOPIC && msg.event === ChannelEvent.heartbeat) {
       this.#heartbeatBudget ??= new TokenBucket(this.#limits.heartbeatRate, now);
       return this.#heartbeatBudget.take(now) ? null : "rate limited";
@@ -283,12 +286,7 @@ export class Connection implements ChannelHost {
     if (this.#waiting && this.#waiting.length >= this.#limits.maxQueuedMessages) {
       return "too many pending messages";
     }
-    if (
-      !(msg.payload instanceof Uint8Array) &&
-      exceedsDepth(msg.payload, this.#limits.maxPayloadDepth)
-    ) {
-      return "payload too deep";
-    }
+    if (payloadDepth > this.#limits.maxPayloadDepth) return "payload too deep";
     if (msg.event === ChannelEvent.join) {
       this.#joinBudget ??= new TokenBucket(this.#limits.joinRate, now);
       if (!this.#joinBudget.take(now)) return "join rate limited";
