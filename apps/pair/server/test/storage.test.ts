@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { createUser, findUserById, findUserForSignIn } from "../src/accounts/users.js";
@@ -175,6 +176,41 @@ describe.each(backends)("storage on $name", (backend) => {
     await allowInserts(database.db, database.dialect, "challenge_document_updates");
     await room.apply(lost);
     expect(room.text()).toBe("base\nsaved\nunsaved\n");
+    rooms.release(room);
+    await rooms.drain();
+  });
+
+  it("loads a consistent document while another server compacts it", async () => {
+    const store = new DocumentStore(database.db);
+    const rooms = new Rooms(store, { logger: silentLogger, compactAfter: 1000 });
+    const room = await rooms.acquire(1, "start\n");
+    for (let i = 0; i < 3; i++) {
+      await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, `${i};`)));
+    }
+    // Another server (its own connection) compacts right after the load's first read.
+    const other = await openDatabase(storage);
+    let compacted = false;
+    const compactAfterFirstRead: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      async transformResult(args) {
+        if (!compacted) {
+          compacted = true;
+          await new DocumentStore(other.db).compact(1);
+        }
+        return args.result;
+      },
+    };
+    try {
+      const stored = await new DocumentStore(database.db.withPlugin(compactAfterFirstRead)).load(1);
+      expect(compacted).toBe(true);
+      const doc = new Y.Doc();
+      if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+      for (const u of stored.updates) Y.applyUpdate(doc, u);
+      expect(doc.getText(SOLUTION_TEXT).toString()).toBe("start\n0;1;2;");
+      expect((await store.load(1)).updates).toHaveLength(0);
+    } finally {
+      await other.db.destroy();
+    }
     rooms.release(room);
     await rooms.drain();
   });

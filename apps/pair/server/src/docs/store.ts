@@ -32,23 +32,34 @@ export class DocumentStore {
     this.#db = db;
   }
 
-  /** The stored snapshot and the updates after it, in arrival order. */
+  /**
+   * The stored snapshot and the updates after it, in arrival order, read in one
+   * transaction: a compaction committing between the two reads would otherwise hand out
+   * the old snapshot without the updates it just folded in (and deleted). PostgreSQL
+   * needs `repeatable read` for both reads to see one snapshot; SQLite's transactions are
+   * serializable, so its read transaction (WAL) sees one snapshot already.
+   */
   async load(challengeId: number): Promise<StoredDocument> {
-    const snapshot = await this.#db
-      .selectFrom("challenge_documents")
-      .select("state")
-      .where("challenge_id", "=", challengeId)
-      .executeTakeFirst();
-    const updates = await this.#db
-      .selectFrom("challenge_document_updates")
-      .select("payload")
-      .where("challenge_id", "=", challengeId)
-      .orderBy("id")
-      .execute();
-    return {
-      snapshot: snapshot ? bytes(snapshot.state) : null,
-      updates: updates.map((row) => bytes(row.payload)),
-    };
+    return this.#db
+      .transaction()
+      .setIsolationLevel("repeatable read")
+      .execute(async (tx) => {
+        const snapshot = await tx
+          .selectFrom("challenge_documents")
+          .select("state")
+          .where("challenge_id", "=", challengeId)
+          .executeTakeFirst();
+        const updates = await tx
+          .selectFrom("challenge_document_updates")
+          .select("payload")
+          .where("challenge_id", "=", challengeId)
+          .orderBy("id")
+          .execute();
+        return {
+          snapshot: snapshot ? bytes(snapshot.state) : null,
+          updates: updates.map((row) => bytes(row.payload)),
+        };
+      });
   }
 
   /**
