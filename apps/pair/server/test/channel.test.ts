@@ -11,6 +11,7 @@ import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
 import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
 import { silentLogger } from "./support.js";
+import { THROWING_UPDATE } from "./updates.js";
 
 const SECRET = "channel-test-secret-long-enough-for-hmac-signing";
 
@@ -378,6 +379,27 @@ describe("challenge channel", () => {
     expect(resend.status).toBe("ok");
     await waitFor(() => b.text === a.text, "resend relayed");
     expect(b.text.startsWith("lost?saved;")).toBe(true);
+  });
+
+  it("refuses an update that throws when applied, and the room stays joinable after a restart", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 7);
+    await a.open();
+    const bad = await pushReply(a.channel, "doc:update", toArrayBuffer(THROWING_UPDATE));
+    expect(bad).toEqual({ status: "error", response: { reason: "invalid update" } });
+    a.edit((text) => text.insert(0, "// still works\n"));
+    await waitFor(() => a.replies.length === 1, "push");
+    expect((await a.replies[0])?.status).toBe("ok");
+
+    const late = new Tab((await signUp(t.server.url, "Late")).token, 7);
+    expect((await late.open()).status).toBe("ok");
+    expect(late.text).toBe(a.text);
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await t.server.close();
+    const restarted = await t.restart();
+    const again = new Tab((await signUp(restarted.url, "Again")).token, 7);
+    expect((await again.open()).status).toBe("ok");
+    expect(again.text).toBe(a.text);
   });
 
   it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {

@@ -11,7 +11,7 @@ import {
 import type { Kysely } from "kysely";
 import { getChallenge, parseChallengeId } from "../challenges/challenges.js";
 import type { Schema } from "../db/schema.js";
-import { InvalidUpdateError, type Room, type Rooms } from "../docs/documents.js";
+import { type Room, type Rooms, UpdateRefusedError } from "../docs/documents.js";
 
 /** What the user socket knows about its caller, from the token alone. */
 export type UserAssigns = {
@@ -92,14 +92,16 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
           const room = roomOf.get(socket);
           if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
           if (!room) return error({ reason: "not joined" });
+          let added: Uint8Array | null;
           try {
-            await room.apply(payload);
+            added = await room.apply(payload);
           } catch (err) {
-            if (err instanceof InvalidUpdateError) return error({ reason: "invalid update" });
+            if (err instanceof UpdateRefusedError) return error({ reason: err.reason });
             logger.error({ err, topic: socket.topic }, "saving a document update failed");
             return error({ reason: "save failed" });
           }
-          socket.broadcastFrom("doc:update", payload);
+          // What the document integrated, not the client's bytes: only validated data travels.
+          if (added) socket.broadcastFrom("doc:update", added);
           return ok();
         }
         case "awareness":

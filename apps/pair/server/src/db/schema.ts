@@ -10,6 +10,7 @@ export interface Schema {
   challenges: ChallengesTable;
   challenge_documents: ChallengeDocumentsTable;
   challenge_document_updates: ChallengeDocumentUpdatesTable;
+  challenge_document_quarantine: ChallengeDocumentQuarantineTable;
 }
 
 export interface UsersTable {
@@ -44,4 +45,16 @@ export interface ChallengeDocumentUpdatesTable {
   id: Generated<number>;
   challenge_id: number;
   payload: Uint8Array;
+}
+
+/** Stored updates that threw when applied, moved aside so the document loads without them. */
+export interface ChallengeDocumentQuarantineTable {
+  id: Generated<number>;
+  challenge_id: number;
+  /** The row's id in `challenge_document_updates`. */
+  update_id: number;
+  payload: Uint8Array;
+  /** The error applying it threw. */
+  reason: string;
+  quarantined_at: string;
 }

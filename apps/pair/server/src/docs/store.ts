@@ -1,12 +1,25 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import * as Y from "yjs";
 import type { Schema } from "../db/schema.js";
+import { replay } from "./replay.js";
+
+/** One stored update and its row id. */
+export interface StoredUpdate {
+  readonly id: number;
+  readonly payload: Uint8Array;
+}
 
 /** A challenge's stored document: the compacted state and the updates appended since. */
 export interface StoredDocument {
   /** null when the room has never been opened. */
   readonly snapshot: Uint8Array | null;
-  readonly updates: readonly Uint8Array[];
+  readonly updates: readonly StoredUpdate[];
+}
+
+/** A stored update that threw when applied, and what it threw. */
+export interface BadUpdate {
+  readonly id: number;
+  readonly error: unknown;
 }
 
 // Deletes after compaction go in chunks to stay under SQLite's bound-parameter limit.
@@ -51,13 +64,13 @@ export class DocumentStore {
           .executeTakeFirst();
         const updates = await tx
           .selectFrom("challenge_document_updates")
-          .select("payload")
+          .select(["id", "payload"])
           .where("challenge_id", "=", challengeId)
           .orderBy("id")
           .execute();
         return {
           snapshot: snapshot ? bytes(snapshot.state) : null,
-          updates: updates.map((row) => bytes(row.payload)),
+          updates: updates.map((row) => ({ id: row.id, payload: bytes(row.payload) })),
         };
       });
   }
@@ -85,31 +98,45 @@ export class DocumentStore {
   }
 
   /**
+   * Moves updates that do not apply into `challenge_document_quarantine`. Resolves with
+   * the ones this call moved: a row another server moved first is not reported twice.
+   */
+  async quarantine(challengeId: number, bad: readonly BadUpdate[]): Promise<BadUpdate[]> {
+    return this.#db.transaction().execute((tx) => quarantineIn(tx, challengeId, bad));
+  }
+
+  /**
    * Folds the appended updates into the snapshot, in one transaction: either the new
    * snapshot is written and exactly the updates it contains are deleted, or nothing
    * changes. It works from the rows, not from a room's memory, so updates another
-   * server appends meanwhile are left for the next compaction.
+   * server appends meanwhile are left for the next compaction. Rows that do not apply
+   * are quarantined in the same transaction; resolves with them.
    */
-  async compact(challengeId: number): Promise<void> {
-    await this.#db.transaction().execute(async (tx) => {
+  async compact(challengeId: number): Promise<BadUpdate[]> {
+    return this.#db.transaction().execute(async (tx) => {
       const rows = await tx
         .selectFrom("challenge_document_updates")
         .select(["id", "payload"])
         .where("challenge_id", "=", challengeId)
         .orderBy("id")
         .execute();
-      if (rows.length === 0) return;
+      if (rows.length === 0) return [];
       const snapshot = await tx
         .selectFrom("challenge_documents")
         .select("state")
         .where("challenge_id", "=", challengeId)
         .executeTakeFirst();
-      const doc = new Y.Doc();
+      const { doc, rejected } = replay(
+        snapshot ? bytes(snapshot.state) : null,
+        rows.map((row) => bytes(row.payload)),
+      );
+      let moved: BadUpdate[];
       try {
-        if (snapshot) Y.applyUpdate(doc, bytes(snapshot.state));
-        doc.transact(() => {
-          for (const row of rows) Y.applyUpdate(doc, bytes(row.payload));
-        });
+        moved = await quarantineIn(
+          tx,
+          challengeId,
+          rejected.map(({ index, error }) => ({ id: rows[index]!.id, error })),
+        );
         // Re-encoding a loaded doc (rather than Y.mergeUpdates) drops deleted text.
         const state = blob(Y.encodeStateAsUpdate(doc));
         await tx
@@ -127,8 +154,39 @@ export class DocumentStore {
           .where("id", "in", ids.slice(i, i + DELETE_CHUNK))
           .execute();
       }
+      return moved;
     });
   }
+}
+
+async function quarantineIn(
+  tx: Transaction<Schema>,
+  challengeId: number,
+  bad: readonly BadUpdate[],
+): Promise<BadUpdate[]> {
+  const moved: BadUpdate[] = [];
+  for (const { id, error } of bad) {
+    // Deleting first decides which server moves the row: the other deletes nothing.
+    const row = await tx
+      .deleteFrom("challenge_document_updates")
+      .where("id", "=", id)
+      .where("challenge_id", "=", challengeId)
+      .returning("payload")
+      .executeTakeFirst();
+    if (!row) continue;
+    await tx
+      .insertInto("challenge_document_quarantine")
+      .values({
+        challenge_id: challengeId,
+        update_id: id,
+        payload: row.payload,
+        reason: String(error instanceof Error ? error.message : error),
+        quarantined_at: now(),
+      })
+      .execute();
+    moved.push({ id, error });
+  }
+  return moved;
 }
 
 /** Both drivers return Buffers; hand out plain views so callers see `Uint8Array`. */
