@@ -402,6 +402,52 @@ describe("challenge channel", () => {
     expect(again.text).toBe(a.text);
   });
 
+  it("binds Yjs client ids to the user who used them first", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    a.edit((text) => text.insert(0, "// ada\n"));
+
+    await waitFor(() => b.text.startsWith("// ada\n"), "Ada's edit relayed");
+    expect((await a.replies[0])?.status).toBe("ok");
+
+    // Bob writes under Ada's client id, at the clocks her next edits would take.
+    b.doc.clientID = a.doc.clientID;
+    b.edit((text) => text.insert(text.length, "// forged"));
+    await waitFor(() => b.replies.length === 1, "forged push");
+    expect(await b.replies[0]).toEqual({
+      status: "error",
+      response: { reason: "client id belongs to another user" },
+    });
+
+    // Ada's next edit is neither lost nor shadowed, and deleting her text is a normal edit.
+    a.edit((text) => text.insert(0, "// ada again\n"));
+    await waitFor(() => a.replies.length === 2, "Ada's second push");
+    expect((await a.replies[1])?.status).toBe("ok");
+    const c = new Tab(bob.token, 6);
+    await c.open();
+    expect(c.text.startsWith("// ada again\n// ada\n")).toBe(true);
+    expect(c.text).not.toContain("forged");
+    c.edit((text) => text.delete(0, "// ada again\n".length));
+    await waitFor(() => c.replies.length === 1, "delete pushed");
+    expect((await c.replies[0])?.status).toBe("ok");
+
+    // Ada's tab keeps its client id across a reconnect (a new connection).
+    sockets[0]?.disconnect();
+    const again = connect(ada.token);
+    const channel = again.channel("challenges:6");
+    expect((await join(channel)).status).toBe("ok");
+    const before = Y.encodeStateVector(a.doc);
+    a.doc.getText(SOLUTION_TEXT).insert(0, "x");
+    const update = Y.encodeStateAsUpdate(a.doc, before);
+    expect(await pushReply(channel, "doc:update", toArrayBuffer(update))).toEqual({
+      status: "ok",
+      response: {},
+    });
+  });
+
   it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {
     const ada = await signUp(t.server.url, "Ada");
     const bob = await signUp(t.server.url, "Bob");

@@ -16,10 +16,18 @@ import { edit, THROWING_UPDATE } from "./updates.js";
 describe.each(backends)("storage on $name", (backend) => {
   let storage: TestStorage;
   let database: PairDatabase;
+  /** Who sends the updates in these tests. */
+  let userId: number;
 
   beforeEach(async () => {
     storage = await backend.create();
     database = await openDatabase(storage);
+    const user = await createUser(database.db, {
+      firstName: "Writer",
+      email: "writer@example.com",
+      passwordHash: "h",
+    });
+    userId = user!.id;
   });
 
   afterEach(async () => {
@@ -92,8 +100,14 @@ describe.each(backends)("storage on $name", (backend) => {
     const rooms = new Rooms(store, { logger: silentLogger, compactAfter: 1000 });
     const room = await rooms.acquire(challenge!.id, starter_code);
     expect(room.text()).toBe(starter_code);
-    await room.apply(edit(room.encodeState(), (t) => t.insert(0, "// one\n")));
-    await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, "// two\n")));
+    await room.apply(
+      edit(room.encodeState(), (t) => t.insert(0, "// one\n")),
+      userId,
+    );
+    await room.apply(
+      edit(room.encodeState(), (t) => t.insert(t.length, "// two\n")),
+      userId,
+    );
     rooms.release(room);
     await rooms.drain();
     expect(rooms.size).toBe(0);
@@ -116,7 +130,10 @@ describe.each(backends)("storage on $name", (backend) => {
     const rooms = new Rooms(store, { logger: silentLogger, compactAfter: 5 });
     const room = await rooms.acquire(1, "start\n");
     for (let i = 0; i < 12; i++) {
-      await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, `${i};`)));
+      await room.apply(
+        edit(room.encodeState(), (t) => t.insert(t.length, `${i};`)),
+        userId,
+      );
     }
     await rooms.drain();
     const stored = await store.load(1);
@@ -134,7 +151,7 @@ describe.each(backends)("storage on $name", (backend) => {
   it("refuses to store bytes that are not a Yjs update", async () => {
     const rooms = new Rooms(new DocumentStore(database.db), { logger: silentLogger });
     const room = await rooms.acquire(1, "x");
-    await expect(room.apply(new TextEncoder().encode("hello world"))).rejects.toThrow(
+    await expect(room.apply(new TextEncoder().encode("hello world"), userId)).rejects.toThrow(
       "invalid update",
     );
     expect((await new DocumentStore(database.db).load(1)).updates).toHaveLength(0);
@@ -147,11 +164,14 @@ describe.each(backends)("storage on $name", (backend) => {
     const rooms = new Rooms(store, { logger: silentLogger, compactAfter: 1000 });
     const room = await rooms.acquire(1, "base\n");
     const before = room.encodeState();
-    await expect(room.apply(THROWING_UPDATE)).rejects.toThrow("invalid update");
+    await expect(room.apply(THROWING_UPDATE, userId)).rejects.toThrow("invalid update");
     expect((await store.load(1)).updates).toHaveLength(0);
     expect(room.encodeState()).toEqual(before);
     // The room goes on: a valid edit applies, and the stored document loads and compacts.
-    await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, "after\n")));
+    await room.apply(
+      edit(room.encodeState(), (t) => t.insert(t.length, "after\n")),
+      userId,
+    );
     expect(room.text()).toBe("base\nafter\n");
     await store.compact(1);
     const fresh = new Rooms(store, { logger: silentLogger });
@@ -239,7 +259,7 @@ describe.each(backends)("storage on $name", (backend) => {
           const update = whole ? Y.encodeStateAsUpdate(doc) : Y.encodeStateAsUpdate(doc, before);
           for (const [i, byte] of flips) update[i % update.length] = byte;
           doc.destroy();
-          await room.apply(update).catch((err: unknown) => {
+          await room.apply(update, userId).catch((err: unknown) => {
             if (!(err instanceof UpdateRefusedError)) throw err;
           });
         }
@@ -283,11 +303,14 @@ describe.each(backends)("storage on $name", (backend) => {
     const store = new DocumentStore(database.db);
     const rooms = new Rooms(store, { logger: silentLogger });
     const room = await rooms.acquire(2, "base\n");
-    await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, "saved\n")));
+    await room.apply(
+      edit(room.encodeState(), (t) => t.insert(t.length, "saved\n")),
+      userId,
+    );
 
     await failInserts(database.db, database.dialect, "challenge_document_updates");
     const lost = edit(room.encodeState(), (t) => t.insert(t.length, "unsaved\n"));
-    await expect(room.apply(lost)).rejects.toThrow(/injected failure/);
+    await expect(room.apply(lost, userId)).rejects.toThrow(/injected failure/);
     // Neither memory nor the database took the update.
     expect(room.text()).toBe("base\nsaved\n");
     // A compaction that fails rolls back whole.
@@ -303,7 +326,7 @@ describe.each(backends)("storage on $name", (backend) => {
 
     // Once the database is back, the client's retry goes through.
     await allowInserts(database.db, database.dialect, "challenge_document_updates");
-    await room.apply(lost);
+    await room.apply(lost, userId);
     expect(room.text()).toBe("base\nsaved\nunsaved\n");
     rooms.release(room);
     await rooms.drain();
@@ -314,7 +337,10 @@ describe.each(backends)("storage on $name", (backend) => {
     const rooms = new Rooms(store, { logger: silentLogger, compactAfter: 1000 });
     const room = await rooms.acquire(1, "start\n");
     for (let i = 0; i < 3; i++) {
-      await room.apply(edit(room.encodeState(), (t) => t.insert(t.length, `${i};`)));
+      await room.apply(
+        edit(room.encodeState(), (t) => t.insert(t.length, `${i};`)),
+        userId,
+      );
     }
     // Another server (its own connection) compacts right after the load's first read.
     const other = await openDatabase(storage);

@@ -94,7 +94,7 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
           if (!room) return error({ reason: "not joined" });
           let added: Uint8Array | null;
           try {
-            added = await room.apply(payload);
+            added = await room.apply(payload, socket.assigns.userId);
           } catch (err) {
             if (err instanceof UpdateRefusedError) return error({ reason: err.reason });
             logger.error({ err, topic: socket.topic }, "saving a document update failed");

@@ -1,4 +1,4 @@
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 /**
  * The tables as the query layer sees them, identical on SQLite and PostgreSQL.
@@ -11,6 +11,7 @@ export interface Schema {
   challenge_documents: ChallengeDocumentsTable;
   challenge_document_updates: ChallengeDocumentUpdatesTable;
   challenge_document_quarantine: ChallengeDocumentQuarantineTable;
+  challenge_document_clients: ChallengeDocumentClientsTable;
 }
 
 export interface UsersTable {
@@ -57,4 +58,12 @@ export interface ChallengeDocumentQuarantineTable {
   /** The error applying it threw. */
   reason: string;
   quarantined_at: string;
+}
+
+/** The user each Yjs client id of a room is bound to: whoever used it first. */
+export interface ChallengeDocumentClientsTable {
+  challenge_id: number;
+  /** PostgreSQL returns its bigint as a string. */
+  client_id: ColumnType<number | string, number, never>;
+  user_id: number;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "@tandem/server";
 import * as Y from "yjs";
+import { newClientIds } from "./client-ids.js";
 import { docOf, hasPending, replay } from "./replay.js";
 import type { BadUpdate, DocumentStore } from "./store.js";
 
@@ -60,6 +61,8 @@ export class Room {
   readonly #store: DocumentStore;
   readonly #logger: Logger;
   readonly #onAppended: () => void;
+  /** Who each client id belongs to, as far as this room has asked the store. */
+  readonly #owners = new Map<number, number>();
   /** Applies run one at a time, so the twin is never more than one update ahead. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -87,11 +90,15 @@ export class Room {
    * Resolves with the update as the document integrated it (what to relay), or null
    * when it adds nothing the document does not have (then nothing is stored).
    *
+   * `userId` is the sender: new structs must be under client ids bound to them (see
+   * {@link claim}), so nobody can write as someone else's client and have their later
+   * edits dropped as duplicates.
+   *
    * @throws {UpdateRefusedError} for an update the room refuses.
    * @throws whatever the store throws when the write fails.
    */
-  apply(update: Uint8Array): Promise<Uint8Array | null> {
-    const run = this.#queue.then(() => this.#apply(update));
+  apply(update: Uint8Array, userId: number): Promise<Uint8Array | null> {
+    const run = this.#queue.then(() => this.#apply(update, userId));
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -128,7 +135,31 @@ export class Room {
     this.#twin.destroy();
   }
 
-  async #apply(update: Uint8Array): Promise<Uint8Array | null> {
+  /**
+   * Binds the client ids to `userId` where they are free; resolves with whether they
+   * all belong to `userId` now. Bound to the user rather than to one connection, so a
+   * tab that reconnects (same Y.Doc, same client id, new connection) keeps its id.
+   */
+  async claim(clientIds: Iterable<number>, userId: number): Promise<boolean> {
+    const unknown = [...clientIds].filter((id) => !this.#owners.has(id));
+    if (unknown.length > 0) {
+      const owners = await this.#store.claimClients(this.challengeId, userId, unknown);
+      for (const [id, owner] of owners) this.#owners.set(id, owner);
+    }
+    for (const id of clientIds) if (this.#owners.get(id) !== userId) return false;
+    return true;
+  }
+
+  async #apply(update: Uint8Array, userId: number): Promise<Uint8Array | null> {
+    let speaksFor: Set<number>;
+    try {
+      speaksFor = newClientIds(update, this.#doc);
+    } catch (err) {
+      throw new UpdateRefusedError("invalid update", { cause: err });
+    }
+    if (!(await this.claim(speaksFor, userId))) {
+      throw new UpdateRefusedError("client id belongs to another user");
+    }
     const added = this.#tryOnTwin(update);
     if (added === null) return null;
     try {

@@ -98,6 +98,33 @@ export class DocumentStore {
   }
 
   /**
+   * Binds each of `clientIds` in the room to `userId` unless it is bound already, and
+   * resolves with the owner of every one of them. The first user to claim an id keeps
+   * it, on every server.
+   */
+  async claimClients(
+    challengeId: number,
+    userId: number,
+    clientIds: readonly number[],
+  ): Promise<Map<number, number>> {
+    if (clientIds.length === 0) return new Map();
+    await this.#db
+      .insertInto("challenge_document_clients")
+      .values(
+        clientIds.map((id) => ({ challenge_id: challengeId, client_id: id, user_id: userId })),
+      )
+      .onConflict((oc) => oc.columns(["challenge_id", "client_id"]).doNothing())
+      .execute();
+    const rows = await this.#db
+      .selectFrom("challenge_document_clients")
+      .select(["client_id", "user_id"])
+      .where("challenge_id", "=", challengeId)
+      .where("client_id", "in", [...clientIds])
+      .execute();
+    return new Map(rows.map((row) => [Number(row.client_id), row.user_id]));
+  }
+
+  /**
    * Moves updates that do not apply into `challenge_document_quarantine`. Resolves with
    * the ones this call moved: a row another server moved first is not reported twice.
    */
