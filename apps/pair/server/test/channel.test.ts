@@ -4,8 +4,11 @@ import { RedisAdapter } from "@tandem/redis";
 import { PubSub } from "@tandem/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
+import { type AwarenessEntry, decodeAwareness } from "../src/docs/awareness.js";
+import { userColor } from "../src/docs/colors.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
@@ -458,11 +461,11 @@ describe("challenge channel", () => {
     b.channel.on<ArrayBuffer>("awareness", (payload) => seen.push([...new Uint8Array(payload)]));
     const mine: number[][] = [];
     a.channel.on<ArrayBuffer>("awareness", (payload) => mine.push([...new Uint8Array(payload)]));
-    expect(
-      (await pushReply(a.channel, "awareness", toArrayBuffer(new Uint8Array([1, 2, 3])))).status,
-    ).toBe("ok");
+    const awareness = new Awareness(a.doc);
+    awareness.setLocalStateField("cursor", { anchor: 1 });
+    const update = encodeAwarenessUpdate(awareness, [a.doc.clientID]);
+    expect((await pushReply(a.channel, "awareness", toArrayBuffer(update))).status).toBe("ok");
     await waitFor(() => seen.length === 1, "awareness relayed");
-    expect(seen).toEqual([[1, 2, 3]]);
     expect(mine).toEqual([]);
     expect(await pushReply(a.channel, "doc:update", { text: "hi" })).toEqual({
       status: "error",
@@ -478,6 +481,71 @@ describe("challenge channel", () => {
       status: "error",
       response: { reason: "unknown event" },
     });
+  });
+
+  it("relays awareness only when it decodes, speaks for the sender, and fits the budget", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    const seen: AwarenessEntry[][] = [];
+    b.channel.on<ArrayBuffer>("awareness", (payload) =>
+      seen.push(decodeAwareness(new Uint8Array(payload))),
+    );
+    const send = (bytes: Uint8Array) => pushReply(a.channel, "awareness", toArrayBuffer(bytes));
+
+    // Garbage is refused, not relayed.
+    for (const junk of [
+      [1, 2, 3],
+      [1, 5, 0, 3, 110, 117, 108, 108, 9],
+      [1, 5, 0, 1, 55],
+    ]) {
+      expect(await send(new Uint8Array(junk))).toEqual({
+        status: "error",
+        response: { reason: "invalid awareness" },
+      });
+    }
+    // Ada poses as someone else with a colour meant for a style attribute: the server
+    // relays her own identity and palette colour instead.
+    const mine = new Awareness(a.doc);
+    mine.setLocalState({
+      user: { id: bob.user.id, name: "Bob", color: "red;background:url(//evil.example/t.png)" },
+      cursor: { anchor: 3 },
+    });
+    expect((await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).status).toBe("ok");
+    await waitFor(() => seen.length === 1, "awareness relayed");
+    expect(seen[0]).toEqual([
+      {
+        clientId: a.doc.clientID,
+        clock: expect.any(Number),
+        state: {
+          user: { id: ada.user.id, name: "Ada", ...userColor(ada.user.id) },
+          cursor: { anchor: 3 },
+        },
+      },
+    ]);
+    // Bob's client id is his once he used it; Ada cannot speak for it.
+    const bobs = new Awareness(b.doc);
+    bobs.setLocalStateField("cursor", { anchor: 0 });
+    const bobUpdate = encodeAwarenessUpdate(bobs, [b.doc.clientID]);
+    expect((await pushReply(b.channel, "awareness", toArrayBuffer(bobUpdate))).status).toBe("ok");
+    expect(await send(bobUpdate)).toEqual({
+      status: "error",
+      response: { reason: "client id belongs to another user" },
+    });
+    // Size and rate budgets.
+    mine.setLocalStateField("padding", "x".repeat(100_000));
+    expect(await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).toEqual({
+      status: "error",
+      response: { reason: "awareness too large" },
+    });
+    mine.setLocalStateField("padding", "");
+    const small = encodeAwarenessUpdate(mine, [a.doc.clientID]);
+    const replies = await Promise.all(Array.from({ length: 40 }, () => send(small)));
+    const limited = replies.filter((r) => r.response.reason === "rate_limited").length;
+    expect(limited).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThanOrEqual(1 + 40 - limited);
   });
 
   it("unloads a room's document when the last person leaves", async () => {
