@@ -46,6 +46,10 @@ export interface PairServerOptions {
   typingQuietMs?: number;
   /** Document updates stored before they are compacted into a snapshot. Default 200. */
   compactAfter?: number;
+  /** Largest document update accepted (bytes). Default 256 KiB. */
+  maxUpdateBytes?: number;
+  /** Largest document, as its encoded state (bytes). Default 1 MiB. */
+  maxDocumentBytes?: number;
 }
 
 /** A running Pair server. */
@@ -81,6 +85,10 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
         },
       }),
     ...(options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter }),
+    ...(options.maxUpdateBytes === undefined ? {} : { maxUpdateBytes: options.maxUpdateBytes }),
+    ...(options.maxDocumentBytes === undefined
+      ? {}
+      : { maxDocumentBytes: options.maxDocumentBytes }),
   });
 
   const api = createApi({ db, tokens });

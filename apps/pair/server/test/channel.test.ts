@@ -106,15 +106,34 @@ class Tab {
   synced = false;
   readonly received: string[] = [];
   readonly replies: Promise<JoinReply>[] = [];
+  /** The state vectors the server sent in `doc:sync`. */
+  readonly serverStates: Uint8Array[] = [];
+  /** What the server answered to our state vector: what we lacked. */
+  readonly syncUpdates: Uint8Array[] = [];
+  /** Replies to the `doc:update` sending the server what it lacked. */
+  readonly syncReplies: Promise<JoinReply>[] = [];
 
   constructor(token: string, challengeId: number, url?: string) {
     const socket = connect(token, url);
     this.channel = socket.channel(`challenges:${challengeId}`);
     this.presence = new Presence(this.channel);
+    // The client's side of the sync: send what the server lacks, ask for what we lack.
     this.channel.on<ArrayBuffer>("doc:sync", (payload) => {
       this.received.push("doc:sync");
-      Y.applyUpdate(this.doc, new Uint8Array(payload), "server");
-      this.synced = true;
+      const serverState = new Uint8Array(payload);
+      this.serverStates.push(serverState);
+      const missing = Y.encodeStateAsUpdate(this.doc, serverState);
+      if (missing.byteLength > 2) {
+        this.syncReplies.push(pushReply(this.channel, "doc:update", toArrayBuffer(missing)));
+      }
+      this.channel
+        .push("doc:sync", toArrayBuffer(Y.encodeStateVector(this.doc)))
+        .receive("ok", (reply) => {
+          const update = new Uint8Array(reply as ArrayBuffer);
+          this.syncUpdates.push(update);
+          Y.applyUpdate(this.doc, update, "server");
+          this.synced = true;
+        });
     });
     this.channel.on<ArrayBuffer>("doc:update", (payload) => {
       this.received.push("doc:update");
@@ -128,6 +147,7 @@ class Tab {
   }
 
   async open(): Promise<JoinReply> {
+    this.synced = false;
     const reply = await join(this.channel);
     if (reply.status === "ok") await waitFor(() => this.synced, "doc:sync");
     return reply;
@@ -449,6 +469,91 @@ describe("challenge channel", () => {
       status: "ok",
       response: {},
     });
+  });
+
+  it("syncs with state vectors: a joiner gets only what it lacks, and only news is stored", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 4);
+    await a.open();
+    for (let i = 0; i < 20; i++) a.edit((text) => text.insert(text.length, `line ${i}\n`));
+    await waitFor(() => a.replies.length === 20, "edits pushed");
+    expect((await Promise.all(a.replies)).every((r) => r.status === "ok")).toBe(true);
+    const { db } = t.server.database;
+    const storedRows = async () =>
+      (await db.selectFrom("challenge_document_updates").select("id").execute()).length;
+    const rows = await storedRows();
+
+    // A tab that has everything (a reconnect) is sent no structs, and sends nothing.
+    const again = new Tab(ada.token, 4);
+    Y.applyUpdate(again.doc, Y.encodeStateAsUpdate(a.doc), "server");
+    await again.open();
+    // Sync step 1 from the server is its state vector.
+    expect(Y.decodeStateVector(again.serverStates[0]!)).toEqual(
+      Y.decodeStateVector(Y.encodeStateVector(a.doc)),
+    );
+    expect(Y.decodeUpdate(again.syncUpdates[0]!).structs).toEqual([]);
+    expect(again.syncReplies).toEqual([]);
+    // A tab that has nothing gets everything.
+    const fresh = new Tab((await signUp(t.server.url, "Fresh")).token, 4);
+    await fresh.open();
+    expect(fresh.text).toBe(a.text);
+    // An update that adds nothing is acknowledged, not stored and not relayed.
+    const repeat = await pushReply(
+      a.channel,
+      "doc:update",
+      toArrayBuffer(Y.encodeStateAsUpdate(a.doc)),
+    );
+    expect(repeat).toEqual({ status: "ok", response: {} });
+    expect(await storedRows()).toBe(rows);
+    expect(fresh.received.filter((e) => e === "doc:update")).toHaveLength(0);
+    expect(await pushReply(a.channel, "doc:sync", { sv: 1 })).toEqual({
+      status: "error",
+      response: { reason: "binary payload expected" },
+    });
+  });
+
+  it("bounds update and document size with precise errors", async () => {
+    await t.cleanup();
+    t = await startTestServer({
+      secretKeyBase: SECRET,
+      maxUpdateBytes: 4096,
+      maxDocumentBytes: 16_384,
+    });
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 1);
+    await a.open();
+    a.edit((text) => text.insert(0, "x".repeat(5000)));
+    await waitFor(() => a.replies.length === 1, "big push");
+    expect(await a.replies[0]).toEqual({
+      status: "error",
+      response: { reason: "update too large" },
+    });
+
+    // Another tab, whose document does not hold the refused edit its next edits would need.
+    const b = new Tab(ada.token, 1);
+    await b.open();
+    const reasons: string[] = [];
+    for (let i = 0; i < 8 && !reasons.includes("document too large"); i++) {
+      const before = Y.encodeStateVector(b.doc);
+      b.doc.getText(SOLUTION_TEXT).insert(0, `${i}`.repeat(3000));
+      const chunk = Y.encodeStateAsUpdate(b.doc, before);
+      const reply = await pushReply(b.channel, "doc:update", toArrayBuffer(chunk));
+      reasons.push(reply.status === "ok" ? "ok" : String(reply.response.reason));
+    }
+    expect(reasons.at(-1)).toBe("document too large");
+    expect(reasons.slice(0, -1).every((r) => r === "ok")).toBe(true);
+
+    // The room stays joinable, within the bound, also after a restart.
+    const late = new Tab((await signUp(t.server.url, "Late")).token, 1);
+    await late.open();
+    expect(late.syncUpdates[0]!.byteLength).toBeLessThanOrEqual(16_384);
+    expect(late.text.length).toBeGreaterThan(3000 * (reasons.length - 2));
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await t.server.close();
+    const restarted = await t.restart();
+    const after = new Tab((await signUp(restarted.url, "After")).token, 1);
+    await after.open();
+    expect(after.text).toBe(late.text);
   });
 
   it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {

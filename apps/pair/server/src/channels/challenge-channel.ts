@@ -91,8 +91,10 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
       });
       if (!tracked.ok) logger.warn({ reason: tracked.reason, userId }, "presence not tracked");
       await presence.pushState(socket);
+      // Sync step 1: the server's state vector. The client answers with what the server
+      // lacks (`doc:update`) and asks for what it lacks itself (`doc:sync`).
       const room = roomOf.get(socket);
-      if (room) socket.push("doc:sync", room.encodeState());
+      if (room) socket.push("doc:sync", room.stateVector());
       return undefined;
     },
 
@@ -113,6 +115,17 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
           // What the document integrated, not the client's bytes: only validated data travels.
           if (added) socket.broadcastFrom("doc:update", added);
           return ok();
+        }
+        case "doc:sync": {
+          const room = roomOf.get(socket);
+          if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
+          if (!room) return error({ reason: "not joined" });
+          try {
+            return ok(room.missingFrom(payload));
+          } catch (err) {
+            if (err instanceof UpdateRefusedError) return error({ reason: err.reason });
+            throw err;
+          }
         }
         case "awareness": {
           const room = roomOf.get(socket);

@@ -16,8 +16,19 @@ export type FollowUpdates = (
   apply: (update: Uint8Array) => void,
 ) => () => void;
 
+/** Size bounds of a room's document (bytes of Yjs update encoding). */
+export interface DocumentLimits {
+  /** Largest update accepted. Default 256 KiB (a pasted file of ~250 000 characters). */
+  maxUpdateBytes?: number;
+  /**
+   * Largest document, as its whole encoded state. Default 1 MiB: what every joiner may
+   * have to download, far above a coding solution with its editing history.
+   */
+  maxDocumentBytes?: number;
+}
+
 /** Options of {@link Rooms}. */
-export interface RoomsOptions {
+export interface RoomsOptions extends DocumentLimits {
   /** Compact a room's stored updates into its snapshot after this many. Default 200. */
   compactAfter?: number;
   /**
@@ -61,6 +72,12 @@ export class Room {
   readonly #store: DocumentStore;
   readonly #logger: Logger;
   readonly #onAppended: () => void;
+  readonly #limits: Required<DocumentLimits>;
+  /**
+   * An upper bound of the encoded document's size: exact at load, then grown by each
+   * update's size and measured again only when it nears the limit (encoding is O(doc)).
+   */
+  #size: number;
   /** Who each client id belongs to, as far as this room has asked the store. */
   readonly #owners = new Map<number, number>();
   /** Applies run one at a time, so the twin is never more than one update ahead. */
@@ -71,6 +88,7 @@ export class Room {
     state: Uint8Array,
     store: DocumentStore,
     logger: Logger,
+    limits: Required<DocumentLimits>,
     onAppended: () => void,
   ) {
     this.challengeId = challengeId;
@@ -78,6 +96,8 @@ export class Room {
     this.#twin = docOf([state]);
     this.#store = store;
     this.#logger = logger;
+    this.#limits = limits;
+    this.#size = state.byteLength;
     this.#onAppended = onAppended;
   }
 
@@ -116,12 +136,31 @@ export class Room {
       this.#rebuildTwin();
       return;
     }
+    this.#size += update.byteLength;
     this.#applyToDoc(update);
   }
 
   /** The whole document as one update. */
   encodeState(): Uint8Array {
     return Y.encodeStateAsUpdate(this.#doc);
+  }
+
+  /** The document's state vector: sync step 1, what the server has. */
+  stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.#doc);
+  }
+
+  /**
+   * Sync step 2: what a client with `stateVector` lacks, as one update.
+   *
+   * @throws {UpdateRefusedError} for bytes that are not a state vector.
+   */
+  missingFrom(stateVector: Uint8Array): Uint8Array {
+    try {
+      return Y.encodeStateAsUpdate(this.#doc, stateVector);
+    } catch (err) {
+      throw new UpdateRefusedError("invalid state vector", { cause: err });
+    }
   }
 
   /** The shared solution text. */
@@ -151,6 +190,9 @@ export class Room {
   }
 
   async #apply(update: Uint8Array, userId: number): Promise<Uint8Array | null> {
+    if (update.byteLength > this.#limits.maxUpdateBytes) {
+      throw new UpdateRefusedError("update too large");
+    }
     let speaksFor: Set<number>;
     try {
       speaksFor = newClientIds(update, this.#doc);
@@ -162,6 +204,7 @@ export class Room {
     }
     const added = this.#tryOnTwin(update);
     if (added === null) return null;
+    this.#checkSize(added);
     try {
       await this.#store.append(this.challengeId, added);
     } catch (err) {
@@ -195,6 +238,21 @@ export class Room {
       throw new UpdateRefusedError("missing dependencies");
     }
     return added;
+  }
+
+  /** Refuses, with the twin restored, an update that takes the document over its limit. */
+  #checkSize(added: Uint8Array): void {
+    const max = this.#limits.maxDocumentBytes;
+    if (this.#size + added.byteLength <= max) {
+      this.#size += added.byteLength;
+      return;
+    }
+    const exact = Y.encodeStateAsUpdate(this.#twin).byteLength;
+    if (exact > max) {
+      this.#rebuildTwin();
+      throw new UpdateRefusedError("document too large");
+    }
+    this.#size = exact;
   }
 
   #applyToDoc(update: Uint8Array): void {
@@ -232,6 +290,7 @@ export class Rooms {
   readonly #compactAfter: number;
   readonly #follow: FollowUpdates | undefined;
   readonly #logger: Logger;
+  readonly #limits: Required<DocumentLimits>;
   readonly #entries = new Map<number, Entry>();
   readonly #background = new Set<Promise<void>>();
 
@@ -240,6 +299,10 @@ export class Rooms {
     this.#compactAfter = options.compactAfter ?? 200;
     this.#follow = options.follow;
     this.#logger = options.logger;
+    this.#limits = {
+      maxUpdateBytes: options.maxUpdateBytes ?? 256 * 1024,
+      maxDocumentBytes: options.maxDocumentBytes ?? 1024 * 1024,
+    };
   }
 
   /** How many rooms are in memory. */
@@ -325,7 +388,7 @@ export class Rooms {
       const bad = rejected.map(({ index, error }) => ({ id: stored.updates[index]!.id, error }));
       this.#logQuarantined(challengeId, await this.#store.quarantine(challengeId, bad));
     }
-    return new Room(challengeId, state, this.#store, this.#logger, onAppended);
+    return new Room(challengeId, state, this.#store, this.#logger, this.#limits, onAppended);
   }
 
   /** Logged once: a quarantined row is gone from the updates, so no load sees it again. */
