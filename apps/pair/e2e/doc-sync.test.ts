@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { Socket } from "@tandem/client";
 import {
+  type ChannelSocket,
   channel,
   defineChannel,
   defineSocket,
@@ -13,35 +14,46 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
+import { userColor as serverColor } from "../server/src/docs/colors.js";
+import { userColor as webColor } from "../web/src/room/colors.js";
 import { DocSync } from "../web/src/room/doc-sync.js";
 
 /**
  * The web app's DocSync against a server whose storage fails on demand, which a browser
  * test cannot arrange: updates refused with "save failed" must reach the server later.
+ * It speaks the contract's sync: its state vector in `doc:sync`, what a client lacks in
+ * the reply to the client's `doc:sync`.
  */
 async function startFlakyServer(failures: number) {
   const serverDoc = new Y.Doc();
   let failuresLeft = failures;
   const endpoint = new Endpoint({ logger: silentLogger });
+  const members = new Set<ChannelSocket>();
   const room = defineChannel({
     join(_topic, _payload, socket) {
+      members.add(socket);
+      socket.onExit(() => members.delete(socket));
       socket.send("sync");
       return ok({});
     },
     handleInfo(_message, socket) {
-      socket.push("doc:sync", Y.encodeStateAsUpdate(serverDoc));
+      socket.push("doc:sync", Y.encodeStateVector(serverDoc));
       return undefined;
     },
     handleIn(event, payload) {
-      if (event !== "doc:update" || !(payload instanceof Uint8Array)) return ok();
+      if (!(payload instanceof Uint8Array)) return ok();
+      if (event === "doc:sync") return ok(Y.encodeStateAsUpdate(serverDoc, payload));
+      if (event !== "doc:update") return ok();
       if (failuresLeft > 0) {
         failuresLeft -= 1;
         return error({ reason: "save failed" });
       }
+      updatesReceived.push(payload);
       Y.applyUpdate(serverDoc, payload);
       return ok();
     },
   });
+  const updatesReceived: Uint8Array[] = [];
   endpoint.socket(
     "/socket",
     defineSocket({ connect: () => ({}), channels: [channel("challenges:*", room)] }),
@@ -49,6 +61,11 @@ async function startFlakyServer(failures: number) {
   const address: AddressInfo = await endpoint.listen(0);
   return {
     serverDoc,
+    updatesReceived,
+    /** Pushes to every client in the room, as a relay would. */
+    pushAll(event: string, payload: Uint8Array) {
+      for (const member of members) member.push(event, payload);
+    },
     url: `ws://127.0.0.1:${address.port}/socket`,
     close: () => endpoint.close({ timeoutMs: 500 }),
   };
@@ -59,7 +76,72 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/** A DocSync bound to a fresh channel of `url`, joined and synced. */
+async function syncedClient(url: string, onRefused?: (reason: string) => void) {
+  const socket = new Socket(url, {
+    transport: WebSocket,
+    reconnectAfterMs: () => 20,
+    rejoinAfterMs: () => 20,
+  });
+  socket.connect();
+  cleanups.push(() => socket.disconnect());
+  const ch = socket.channel("challenges:1");
+  const doc = new Y.Doc();
+  const awareness = new Awareness(doc);
+  const sync = new DocSync(ch, doc, awareness, () => {}, onRefused);
+  cleanups.push(() => sync.destroy());
+  const synced = new Promise<void>((resolve) => ch.on("doc:sync", () => resolve()));
+  ch.join();
+  await synced;
+  return { socket, ch, doc, awareness, text: doc.getText("solution") };
+}
+
 describe("DocSync", () => {
+  it("sends what the server lacks after a reconnect, and receives only what it lacks", async () => {
+    const server = await startFlakyServer(0);
+    cleanups.push(server.close);
+    server.serverDoc.getText("solution").insert(0, "from the server;");
+    const client = await syncedClient(server.url);
+    await expect.poll(() => client.text.toString()).toBe("from the server;");
+    expect(server.updatesReceived).toEqual([]);
+
+    // Offline: the client edits, and so does someone else on the server.
+    client.socket.disconnect();
+    client.text.insert(client.text.length, " offline edit;");
+    const elsewhere = new Y.Doc();
+    Y.applyUpdate(elsewhere, Y.encodeStateAsUpdate(server.serverDoc));
+    elsewhere.getText("solution").insert(0, "meanwhile;");
+    Y.applyUpdate(server.serverDoc, Y.encodeStateAsUpdate(elsewhere));
+    const resynced = new Promise<void>((resolve) => client.ch.on("doc:sync", () => resolve()));
+    client.socket.connect();
+    await resynced;
+    await expect
+      .poll(() => client.text.toString())
+      .toBe("meanwhile;from the server; offline edit;");
+    await expect
+      .poll(() => server.serverDoc.getText("solution").toString())
+      .toBe("meanwhile;from the server; offline edit;");
+    // What went up is the offline edit alone (the push buffered while offline may repeat
+    // it), never the text the server had.
+    const sent = server.updatesReceived.flatMap((u) => Y.decodeUpdate(u).structs);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.every((s) => s.id.client === client.doc.clientID)).toBe(true);
+  });
+
+  it("ignores malformed document and awareness messages instead of throwing", async () => {
+    const server = await startFlakyServer(0);
+    cleanups.push(server.close);
+    const client = await syncedClient(server.url);
+    const junk = new Uint8Array([1, 1, 109, 0, 196, 13, 16, 13, 17, 2, 120, 57, 255, 255, 255]);
+    server.pushAll("doc:update", junk);
+    server.pushAll("awareness", junk);
+    server.pushAll("awareness", new Uint8Array([1, 5, 0, 3, 110, 117, 108]));
+    server.pushAll("doc:sync", junk);
+    // Still in step: an edit here reaches the server.
+    client.text.insert(0, "still here");
+    await expect.poll(() => server.serverDoc.getText("solution").toString()).toBe("still here");
+  });
+
   it("keeps updates the server failed to save and sends them again", async () => {
     const server = await startFlakyServer(3);
     cleanups.push(server.close);
@@ -87,5 +169,11 @@ describe("DocSync", () => {
     await expect
       .poll(() => server.serverDoc.getText("solution").toString(), { timeout: 5000 })
       .toBe("let a = 1;\nlet b = 2;");
+  });
+});
+
+describe("colours", () => {
+  it("are the same on the server and in the web app", () => {
+    for (let id = 0; id < 20; id++) expect(webColor(id)).toEqual(serverColor(id));
   });
 });

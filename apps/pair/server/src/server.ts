@@ -57,6 +57,10 @@ export interface PairServerOptions {
   metricsPort?: number | undefined;
   /** Interface for the metrics port. Default `127.0.0.1`. */
   metricsHost?: string;
+  /** Largest document update accepted (bytes). Default 256 KiB. */
+  maxUpdateBytes?: number;
+  /** Largest document, as its encoded state (bytes). Default 1 MiB. */
+  maxDocumentBytes?: number;
 }
 
 /** A running Pair server. */
@@ -94,6 +98,10 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
         },
       }),
     ...(options.compactAfter === undefined ? {} : { compactAfter: options.compactAfter }),
+    ...(options.maxUpdateBytes === undefined ? {} : { maxUpdateBytes: options.maxUpdateBytes }),
+    ...(options.maxDocumentBytes === undefined
+      ? {}
+      : { maxDocumentBytes: options.maxDocumentBytes }),
   });
 
   const app = await createHttpApp({

@@ -4,13 +4,17 @@ import { RedisAdapter } from "@tandem/redis";
 import { PubSub } from "@tandem/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
+import { type AwarenessEntry, decodeAwareness } from "../src/docs/awareness.js";
+import { userColor } from "../src/docs/colors.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
 import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
 import { silentLogger } from "./support.js";
+import { THROWING_UPDATE } from "./updates.js";
 
 const SECRET = "channel-test-secret-long-enough-for-hmac-signing";
 
@@ -102,15 +106,34 @@ class Tab {
   synced = false;
   readonly received: string[] = [];
   readonly replies: Promise<JoinReply>[] = [];
+  /** The state vectors the server sent in `doc:sync`. */
+  readonly serverStates: Uint8Array[] = [];
+  /** What the server answered to our state vector: what we lacked. */
+  readonly syncUpdates: Uint8Array[] = [];
+  /** Replies to the `doc:update` sending the server what it lacked. */
+  readonly syncReplies: Promise<JoinReply>[] = [];
 
   constructor(token: string, challengeId: number, url?: string) {
     const socket = connect(token, url);
     this.channel = socket.channel(`challenges:${challengeId}`);
     this.presence = new Presence(this.channel);
+    // The client's side of the sync: send what the server lacks, ask for what we lack.
     this.channel.on<ArrayBuffer>("doc:sync", (payload) => {
       this.received.push("doc:sync");
-      Y.applyUpdate(this.doc, new Uint8Array(payload), "server");
-      this.synced = true;
+      const serverState = new Uint8Array(payload);
+      this.serverStates.push(serverState);
+      const missing = Y.encodeStateAsUpdate(this.doc, serverState);
+      if (missing.byteLength > 2) {
+        this.syncReplies.push(pushReply(this.channel, "doc:update", toArrayBuffer(missing)));
+      }
+      this.channel
+        .push("doc:sync", toArrayBuffer(Y.encodeStateVector(this.doc)))
+        .receive("ok", (reply) => {
+          const update = new Uint8Array(reply as ArrayBuffer);
+          this.syncUpdates.push(update);
+          Y.applyUpdate(this.doc, update, "server");
+          this.synced = true;
+        });
     });
     this.channel.on<ArrayBuffer>("doc:update", (payload) => {
       this.received.push("doc:update");
@@ -124,6 +147,7 @@ class Tab {
   }
 
   async open(): Promise<JoinReply> {
+    this.synced = false;
     const reply = await join(this.channel);
     if (reply.status === "ok") await waitFor(() => this.synced, "doc:sync");
     return reply;
@@ -380,6 +404,158 @@ describe("challenge channel", () => {
     expect(b.text.startsWith("lost?saved;")).toBe(true);
   });
 
+  it("refuses an update that throws when applied, and the room stays joinable after a restart", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 7);
+    await a.open();
+    const bad = await pushReply(a.channel, "doc:update", toArrayBuffer(THROWING_UPDATE));
+    expect(bad).toEqual({ status: "error", response: { reason: "invalid update" } });
+    a.edit((text) => text.insert(0, "// still works\n"));
+    await waitFor(() => a.replies.length === 1, "push");
+    expect((await a.replies[0])?.status).toBe("ok");
+
+    const late = new Tab((await signUp(t.server.url, "Late")).token, 7);
+    expect((await late.open()).status).toBe("ok");
+    expect(late.text).toBe(a.text);
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await t.server.close();
+    const restarted = await t.restart();
+    const again = new Tab((await signUp(restarted.url, "Again")).token, 7);
+    expect((await again.open()).status).toBe("ok");
+    expect(again.text).toBe(a.text);
+  });
+
+  it("binds Yjs client ids to the user who used them first", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    a.edit((text) => text.insert(0, "// ada\n"));
+
+    await waitFor(() => b.text.startsWith("// ada\n"), "Ada's edit relayed");
+    expect((await a.replies[0])?.status).toBe("ok");
+
+    // Bob writes under Ada's client id, at the clocks her next edits would take.
+    b.doc.clientID = a.doc.clientID;
+    b.edit((text) => text.insert(text.length, "// forged"));
+    await waitFor(() => b.replies.length === 1, "forged push");
+    expect(await b.replies[0]).toEqual({
+      status: "error",
+      response: { reason: "client id belongs to another user" },
+    });
+
+    // Ada's next edit is neither lost nor shadowed, and deleting her text is a normal edit.
+    a.edit((text) => text.insert(0, "// ada again\n"));
+    await waitFor(() => a.replies.length === 2, "Ada's second push");
+    expect((await a.replies[1])?.status).toBe("ok");
+    const c = new Tab(bob.token, 6);
+    await c.open();
+    expect(c.text.startsWith("// ada again\n// ada\n")).toBe(true);
+    expect(c.text).not.toContain("forged");
+    c.edit((text) => text.delete(0, "// ada again\n".length));
+    await waitFor(() => c.replies.length === 1, "delete pushed");
+    expect((await c.replies[0])?.status).toBe("ok");
+
+    // Ada's tab keeps its client id across a reconnect (a new connection).
+    sockets[0]?.disconnect();
+    const again = connect(ada.token);
+    const channel = again.channel("challenges:6");
+    expect((await join(channel)).status).toBe("ok");
+    const before = Y.encodeStateVector(a.doc);
+    a.doc.getText(SOLUTION_TEXT).insert(0, "x");
+    const update = Y.encodeStateAsUpdate(a.doc, before);
+    expect(await pushReply(channel, "doc:update", toArrayBuffer(update))).toEqual({
+      status: "ok",
+      response: {},
+    });
+  });
+
+  it("syncs with state vectors: a joiner gets only what it lacks, and only news is stored", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 4);
+    await a.open();
+    for (let i = 0; i < 20; i++) a.edit((text) => text.insert(text.length, `line ${i}\n`));
+    await waitFor(() => a.replies.length === 20, "edits pushed");
+    expect((await Promise.all(a.replies)).every((r) => r.status === "ok")).toBe(true);
+    const { db } = t.server.database;
+    const storedRows = async () =>
+      (await db.selectFrom("challenge_document_updates").select("id").execute()).length;
+    const rows = await storedRows();
+
+    // A tab that has everything (a reconnect) is sent no structs, and sends nothing.
+    const again = new Tab(ada.token, 4);
+    Y.applyUpdate(again.doc, Y.encodeStateAsUpdate(a.doc), "server");
+    await again.open();
+    // Sync step 1 from the server is its state vector.
+    expect(Y.decodeStateVector(again.serverStates[0]!)).toEqual(
+      Y.decodeStateVector(Y.encodeStateVector(a.doc)),
+    );
+    expect(Y.decodeUpdate(again.syncUpdates[0]!).structs).toEqual([]);
+    expect(again.syncReplies).toEqual([]);
+    // A tab that has nothing gets everything.
+    const fresh = new Tab((await signUp(t.server.url, "Fresh")).token, 4);
+    await fresh.open();
+    expect(fresh.text).toBe(a.text);
+    // An update that adds nothing is acknowledged, not stored and not relayed.
+    const repeat = await pushReply(
+      a.channel,
+      "doc:update",
+      toArrayBuffer(Y.encodeStateAsUpdate(a.doc)),
+    );
+    expect(repeat).toEqual({ status: "ok", response: {} });
+    expect(await storedRows()).toBe(rows);
+    expect(fresh.received.filter((e) => e === "doc:update")).toHaveLength(0);
+    expect(await pushReply(a.channel, "doc:sync", { sv: 1 })).toEqual({
+      status: "error",
+      response: { reason: "binary payload expected" },
+    });
+  });
+
+  it("bounds update and document size with precise errors", async () => {
+    await t.cleanup();
+    t = await startTestServer({
+      secretKeyBase: SECRET,
+      maxUpdateBytes: 4096,
+      maxDocumentBytes: 16_384,
+    });
+    const ada = await signUp(t.server.url, "Ada");
+    const a = new Tab(ada.token, 1);
+    await a.open();
+    a.edit((text) => text.insert(0, "x".repeat(5000)));
+    await waitFor(() => a.replies.length === 1, "big push");
+    expect(await a.replies[0]).toEqual({
+      status: "error",
+      response: { reason: "update too large" },
+    });
+
+    // Another tab, whose document does not hold the refused edit its next edits would need.
+    const b = new Tab(ada.token, 1);
+    await b.open();
+    const reasons: string[] = [];
+    for (let i = 0; i < 8 && !reasons.includes("document too large"); i++) {
+      const before = Y.encodeStateVector(b.doc);
+      b.doc.getText(SOLUTION_TEXT).insert(0, `${i}`.repeat(3000));
+      const chunk = Y.encodeStateAsUpdate(b.doc, before);
+      const reply = await pushReply(b.channel, "doc:update", toArrayBuffer(chunk));
+      reasons.push(reply.status === "ok" ? "ok" : String(reply.response.reason));
+    }
+    expect(reasons.at(-1)).toBe("document too large");
+    expect(reasons.slice(0, -1).every((r) => r === "ok")).toBe(true);
+
+    // The room stays joinable, within the bound, also after a restart.
+    const late = new Tab((await signUp(t.server.url, "Late")).token, 1);
+    await late.open();
+    expect(late.syncUpdates[0]!.byteLength).toBeLessThanOrEqual(16_384);
+    expect(late.text.length).toBeGreaterThan(3000 * (reasons.length - 2));
+    for (const socket of sockets.splice(0)) socket.disconnect();
+    await t.server.close();
+    const restarted = await t.restart();
+    const after = new Tab((await signUp(restarted.url, "After")).token, 1);
+    await after.open();
+    expect(after.text).toBe(late.text);
+  });
+
   it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {
     const ada = await signUp(t.server.url, "Ada");
     const bob = await signUp(t.server.url, "Bob");
@@ -390,11 +566,11 @@ describe("challenge channel", () => {
     b.channel.on<ArrayBuffer>("awareness", (payload) => seen.push([...new Uint8Array(payload)]));
     const mine: number[][] = [];
     a.channel.on<ArrayBuffer>("awareness", (payload) => mine.push([...new Uint8Array(payload)]));
-    expect(
-      (await pushReply(a.channel, "awareness", toArrayBuffer(new Uint8Array([1, 2, 3])))).status,
-    ).toBe("ok");
+    const awareness = new Awareness(a.doc);
+    awareness.setLocalStateField("cursor", { anchor: 1 });
+    const update = encodeAwarenessUpdate(awareness, [a.doc.clientID]);
+    expect((await pushReply(a.channel, "awareness", toArrayBuffer(update))).status).toBe("ok");
     await waitFor(() => seen.length === 1, "awareness relayed");
-    expect(seen).toEqual([[1, 2, 3]]);
     expect(mine).toEqual([]);
     expect(await pushReply(a.channel, "doc:update", { text: "hi" })).toEqual({
       status: "error",
@@ -410,6 +586,71 @@ describe("challenge channel", () => {
       status: "error",
       response: { reason: "unknown event" },
     });
+  });
+
+  it("relays awareness only when it decodes, speaks for the sender, and fits the budget", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    const seen: AwarenessEntry[][] = [];
+    b.channel.on<ArrayBuffer>("awareness", (payload) =>
+      seen.push(decodeAwareness(new Uint8Array(payload))),
+    );
+    const send = (bytes: Uint8Array) => pushReply(a.channel, "awareness", toArrayBuffer(bytes));
+
+    // Garbage is refused, not relayed.
+    for (const junk of [
+      [1, 2, 3],
+      [1, 5, 0, 3, 110, 117, 108, 108, 9],
+      [1, 5, 0, 1, 55],
+    ]) {
+      expect(await send(new Uint8Array(junk))).toEqual({
+        status: "error",
+        response: { reason: "invalid awareness" },
+      });
+    }
+    // Ada poses as someone else with a colour meant for a style attribute: the server
+    // relays her own identity and palette colour instead.
+    const mine = new Awareness(a.doc);
+    mine.setLocalState({
+      user: { id: bob.user.id, name: "Bob", color: "red;background:url(//evil.example/t.png)" },
+      cursor: { anchor: 3 },
+    });
+    expect((await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).status).toBe("ok");
+    await waitFor(() => seen.length === 1, "awareness relayed");
+    expect(seen[0]).toEqual([
+      {
+        clientId: a.doc.clientID,
+        clock: expect.any(Number),
+        state: {
+          user: { id: ada.user.id, name: "Ada", ...userColor(ada.user.id) },
+          cursor: { anchor: 3 },
+        },
+      },
+    ]);
+    // Bob's client id is his once he used it; Ada cannot speak for it.
+    const bobs = new Awareness(b.doc);
+    bobs.setLocalStateField("cursor", { anchor: 0 });
+    const bobUpdate = encodeAwarenessUpdate(bobs, [b.doc.clientID]);
+    expect((await pushReply(b.channel, "awareness", toArrayBuffer(bobUpdate))).status).toBe("ok");
+    expect(await send(bobUpdate)).toEqual({
+      status: "error",
+      response: { reason: "client id belongs to another user" },
+    });
+    // Size and rate budgets.
+    mine.setLocalStateField("padding", "x".repeat(100_000));
+    expect(await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).toEqual({
+      status: "error",
+      response: { reason: "awareness too large" },
+    });
+    mine.setLocalStateField("padding", "");
+    const small = encodeAwarenessUpdate(mine, [a.doc.clientID]);
+    const replies = await Promise.all(Array.from({ length: 40 }, () => send(small)));
+    const limited = replies.filter((r) => r.response.reason === "rate_limited").length;
+    expect(limited).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThanOrEqual(1 + 40 - limited);
   });
 
   it("unloads a room's document when the last person leaves", async () => {

@@ -11,7 +11,10 @@ import {
 import type { Kysely } from "kysely";
 import { getChallenge, parseChallengeId } from "../challenges/challenges.js";
 import type { Schema } from "../db/schema.js";
-import { InvalidUpdateError, type Room, type Rooms } from "../docs/documents.js";
+import { decodeAwareness, encodeAwareness } from "../docs/awareness.js";
+import { userColor } from "../docs/colors.js";
+import { type Room, type Rooms, UpdateRefusedError } from "../docs/documents.js";
+import { WindowBudget } from "./window-budget.js";
 
 /** What the user socket knows about its caller, from the token alone. */
 export type UserAssigns = {
@@ -29,6 +32,10 @@ export interface ChallengeChannelOptions {
   readonly logger: Logger;
   /** How long `typing: true` lasts after the last `typing` event (ms). Default 3000. */
   readonly typingQuietMs?: number;
+  /** Largest `awareness` payload accepted (bytes). Default 8 KiB: a caret state is ~300 B. */
+  readonly maxAwarenessBytes?: number;
+  /** `awareness` messages accepted per second per channel. Default 30. */
+  readonly awarenessPerSecond?: number;
 }
 
 /** Sent to itself right after the join reply, when pushing becomes possible. */
@@ -41,6 +48,9 @@ const AFTER_JOIN = "after_join";
 export function challengeChannel(options: ChallengeChannelOptions): ChannelDefinition<UserAssigns> {
   const { db, rooms, presence, logger } = options;
   const typingQuietMs = options.typingQuietMs ?? 3000;
+  const maxAwarenessBytes = options.maxAwarenessBytes ?? 8 * 1024;
+  const awarenessPerSecond = options.awarenessPerSecond ?? 30;
+  const awarenessBudgets = new WeakMap<ChannelSocket<UserAssigns>, WindowBudget>();
   // One room per channel instance; a WeakMap keeps the room out of the assigns,
   // which are meant for plain data.
   const roomOf = new WeakMap<ChannelSocket<UserAssigns>, Room>();
@@ -81,8 +91,10 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
       });
       if (!tracked.ok) logger.warn({ reason: tracked.reason, userId }, "presence not tracked");
       await presence.pushState(socket);
+      // Sync step 1: the server's state vector. The client answers with what the server
+      // lacks (`doc:update`) and asks for what it lacks itself (`doc:sync`).
       const room = roomOf.get(socket);
-      if (room) socket.push("doc:sync", room.encodeState());
+      if (room) socket.push("doc:sync", room.stateVector());
       return undefined;
     },
 
@@ -92,20 +104,46 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
           const room = roomOf.get(socket);
           if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
           if (!room) return error({ reason: "not joined" });
+          let added: Uint8Array | null;
           try {
-            await room.apply(payload);
+            added = await room.apply(payload, socket.assigns.userId);
           } catch (err) {
-            if (err instanceof InvalidUpdateError) return error({ reason: "invalid update" });
+            if (err instanceof UpdateRefusedError) return error({ reason: err.reason });
             logger.error({ err, topic: socket.topic }, "saving a document update failed");
             return error({ reason: "save failed" });
           }
-          socket.broadcastFrom("doc:update", payload);
+          // What the document integrated, not the client's bytes: only validated data travels.
+          if (added) socket.broadcastFrom("doc:update", added);
           return ok();
         }
-        case "awareness":
+        case "doc:sync": {
+          const room = roomOf.get(socket);
           if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
-          socket.broadcastFrom("awareness", payload);
+          if (!room) return error({ reason: "not joined" });
+          try {
+            return ok(room.missingFrom(payload));
+          } catch (err) {
+            if (err instanceof UpdateRefusedError) return error({ reason: err.reason });
+            throw err;
+          }
+        }
+        case "awareness": {
+          const room = roomOf.get(socket);
+          if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
+          if (!room) return error({ reason: "not joined" });
+          if (payload.byteLength > maxAwarenessBytes)
+            return error({ reason: "awareness too large" });
+          let budget = awarenessBudgets.get(socket);
+          if (!budget) {
+            budget = new WindowBudget(awarenessPerSecond, 1000);
+            awarenessBudgets.set(socket, budget);
+          }
+          if (!budget.take(Date.now())) return error({ reason: "rate_limited" });
+          const relayed = await checkAwareness(payload, room, socket.assigns);
+          if (typeof relayed === "string") return error({ reason: relayed });
+          socket.broadcastFrom("awareness", relayed);
           return ok();
+        }
         case "typing": {
           const result = presence.setTransient(
             socket,
@@ -120,4 +158,31 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
       }
     },
   });
+}
+
+/**
+ * What to relay for an awareness update, or the reason to refuse it: it must decode,
+ * and speak only for client ids bound to the sender. Each state's `user` is replaced
+ * with the sender's identity from the token and a colour from the server's palette, so
+ * nobody can pose as someone else or put their own string into others' style attributes.
+ */
+async function checkAwareness(
+  payload: Uint8Array,
+  room: Room,
+  { userId, firstName }: UserAssigns,
+): Promise<Uint8Array | string> {
+  let entries: ReturnType<typeof decodeAwareness>;
+  try {
+    entries = decodeAwareness(payload);
+  } catch {
+    return "invalid awareness";
+  }
+  if (entries.length === 0) return "invalid awareness";
+  if (!(await room.claim(new Set(entries.map((e) => e.clientId)), userId))) {
+    return "client id belongs to another user";
+  }
+  const user = { id: userId, name: firstName, ...userColor(userId) };
+  return encodeAwareness(
+    entries.map((entry) => ({ ...entry, state: entry.state && { ...entry.state, user } })),
+  );
 }

@@ -72,6 +72,41 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0002_seed_challenges": {
       up: (db: Kysely<Schema>) => seedChallenges(db),
     },
+    // Stored document updates that do not apply are moved here rather than deleted, so
+    // nothing a user sent is destroyed and a bad row can be examined later.
+    "0003_document_quarantine": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("challenge_document_quarantine")
+          .addColumn("id", "integer", serial)
+          .addColumn("challenge_id", "integer", (c) =>
+            c.notNull().references("challenges.id").onDelete("cascade"),
+          )
+          .addColumn("update_id", "integer", (c) => c.notNull())
+          .addColumn("payload", blob, (c) => c.notNull())
+          .addColumn("reason", "text", (c) => c.notNull())
+          .addColumn("quarantined_at", "text", (c) => c.notNull())
+          .execute();
+      },
+    },
+    // Which user each Yjs client id of a room belongs to: the first to use it. Stored, so
+    // the binding holds across restarts and across the servers of a cluster.
+    "0004_document_clients": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("challenge_document_clients")
+          .addColumn("challenge_id", "integer", (c) =>
+            c.notNull().references("challenges.id").onDelete("cascade"),
+          )
+          // Yjs client ids are unsigned 32-bit: beyond PostgreSQL's integer.
+          .addColumn("client_id", dialect === "postgres" ? "bigint" : "integer", (c) => c.notNull())
+          .addColumn("user_id", "integer", (c) =>
+            c.notNull().references("users.id").onDelete("cascade"),
+          )
+          .addPrimaryKeyConstraint("challenge_document_clients_pkey", ["challenge_id", "client_id"])
+          .execute();
+      },
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Generated } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 
 /**
  * The tables as the query layer sees them, identical on SQLite and PostgreSQL.
@@ -10,6 +10,8 @@ export interface Schema {
   challenges: ChallengesTable;
   challenge_documents: ChallengeDocumentsTable;
   challenge_document_updates: ChallengeDocumentUpdatesTable;
+  challenge_document_quarantine: ChallengeDocumentQuarantineTable;
+  challenge_document_clients: ChallengeDocumentClientsTable;
 }
 
 export interface UsersTable {
@@ -44,4 +46,24 @@ export interface ChallengeDocumentUpdatesTable {
   id: Generated<number>;
   challenge_id: number;
   payload: Uint8Array;
+}
+
+/** Stored updates that threw when applied, moved aside so the document loads without them. */
+export interface ChallengeDocumentQuarantineTable {
+  id: Generated<number>;
+  challenge_id: number;
+  /** The row's id in `challenge_document_updates`. */
+  update_id: number;
+  payload: Uint8Array;
+  /** The error applying it threw. */
+  reason: string;
+  quarantined_at: string;
+}
+
+/** The user each Yjs client id of a room is bound to: whoever used it first. */
+export interface ChallengeDocumentClientsTable {
+  challenge_id: number;
+  /** PostgreSQL returns its bigint as a string. */
+  client_id: ColumnType<number | string, number, never>;
+  user_id: number;
 }

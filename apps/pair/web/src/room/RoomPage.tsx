@@ -1,7 +1,7 @@
 import type { Channel } from "@tandem/client";
 import { useChannel } from "@tandem/react";
 import { bindPresence, presenceActions, selectPresences } from "@tandem/redux";
-import { type ReactNode, useEffect, useMemo, useState } from "react";
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
@@ -21,11 +21,21 @@ interface Collab {
   sync: DocSync;
 }
 
+/** What a refused edit means for the user, by the server's reason. */
+const EDIT_REFUSALS: Record<string, string> = {
+  "document too large": "The solution has reached its maximum size; your last edit was not saved.",
+  "update too large": "That change is too large to save at once; your last edit was not saved.",
+};
+
 /**
  * The shared document of a room, bound to `channel` in an effect of the render that first
  * sees the channel, so before useChannel sends the join.
  */
-function useCollab(channel: Channel | null, user: User): Collab | null {
+function useCollab(
+  channel: Channel | null,
+  user: User,
+  onRefused: (reason: string) => void,
+): Collab | null {
   const [collab, setCollab] = useState<Collab | null>(null);
   useEffect(() => {
     if (!channel) return;
@@ -37,12 +47,18 @@ function useCollab(channel: Channel | null, user: User): Collab | null {
       ...userColor(user.id),
     });
     let lastTyping = 0;
-    const sync = new DocSync(channel, doc, awareness, () => {
-      const now = Date.now();
-      if (now - lastTyping < TYPING_EVERY_MS || !channel.canPush()) return;
-      lastTyping = now;
-      channel.push("typing", {});
-    });
+    const sync = new DocSync(
+      channel,
+      doc,
+      awareness,
+      () => {
+        const now = Date.now();
+        if (now - lastTyping < TYPING_EVERY_MS || !channel.canPush()) return;
+        lastTyping = now;
+        channel.push("typing", {});
+      },
+      onRefused,
+    );
     setCollab({ text: doc.getText("solution"), awareness, sync });
     return () => {
       sync.destroy();
@@ -50,7 +66,7 @@ function useCollab(channel: Channel | null, user: User): Collab | null {
       doc.destroy();
       setCollab(null);
     };
-  }, [channel, user.id, user.first_name]);
+  }, [channel, user.id, user.first_name, onRefused]);
   return collab;
 }
 
@@ -65,7 +81,13 @@ export function RoomPage({ user }: { user: User }): ReactNode {
   const topic = `challenges:${id}`;
   const dispatch = useAppDispatch();
   const { channel, status, reply, error } = useChannel(topic);
-  const collab = useCollab(channel, user);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const onRefused = useCallback(
+    (reason: string) =>
+      setRefusal(EDIT_REFUSALS[reason] ?? `Your last edit was not saved (${reason}).`),
+    [],
+  );
+  const collab = useCollab(channel, user, onRefused);
 
   useEffect(() => {
     if (!channel) return;
@@ -108,6 +130,11 @@ export function RoomPage({ user }: { user: User }): ReactNode {
         </nav>
         <h1>{challenge?.title ?? "Joining the room…"}</h1>
         {challenge ? <p className="description">{challenge.description}</p> : null}
+        {refusal ? (
+          <p role="alert" className="error">
+            {refusal}
+          </p>
+        ) : null}
         {collab ? <Editor text={collab.text} awareness={collab.awareness} /> : null}
       </div>
       <aside className="room-side">

@@ -1,4 +1,7 @@
-/** Caret and participant colours, picked by user id so each user keeps theirs everywhere. */
+/**
+ * Caret and participant colours, picked by user id so each user keeps theirs everywhere:
+ * the palette of CONTRACT.md, the same the server writes into awareness states.
+ */
 const PALETTE = [
   ["#e4572e", "#e4572e33"],
   ["#2e86ab", "#2e86ab33"],

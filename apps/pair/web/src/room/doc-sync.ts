@@ -30,11 +30,21 @@ function toArrayBuffer(update: Uint8Array): ArrayBuffer {
   return copy.buffer;
 }
 
+/** Refusals worth sending the update again for; any other refusal is final. */
+const RETRYABLE = new Set(["save failed", "missing dependencies"]);
+
+/** An empty Yjs update (no structs, no deletions): nothing to send. */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
+
 /**
  * Keeps a Yjs document and its awareness in step with a `challenges:<id>` channel, as the
- * contract describes: `doc:sync` on every (re)join, `doc:update` both ways, then the whole
- * local state sent once after each (re)join; `awareness` both ways. Updates the server
- * could not store are kept and sent again.
+ * contract describes: on every (re)join the server sends its state vector in `doc:sync`;
+ * this sends back as `doc:update` what the server lacks (offline and unsaved edits) and
+ * asks with its own state vector (`doc:sync`) for what it lacks itself. Then
+ * `doc:update` and `awareness` both ways. Updates the server could not store are kept
+ * and sent again. Malformed messages from the server are ignored, never thrown.
  *
  * Bind it before the channel joins, so the first `doc:sync` is seen.
  */
@@ -65,30 +75,42 @@ export class DocSync {
    * @param doc - The shared document; its text is `doc.getText("solution")`.
    * @param awareness - The document's awareness (carets, selections, who is who).
    * @param onLocalEdit - Called after each edit made here (to report typing).
+   * @param onRefused - Called with the reason when the server refuses an edit for good
+   *   (e.g. `document too large`); the edit stays local only.
    */
   constructor(
     readonly channel: Channel,
     readonly doc: Y.Doc,
     readonly awareness: Awareness,
     readonly onLocalEdit: () => void,
+    readonly onRefused: (reason: string) => void = () => {},
   ) {
     this.#on("doc:sync", (payload) => {
-      const update = bytes(payload);
-      if (!update) return;
-      Y.applyUpdate(doc, update, this);
-      // The server may have lost what it had not stored, or restarted: updates are
-      // idempotent, so the whole local state goes back once. It covers every unsaved update.
+      const serverState = bytes(payload);
+      if (!serverState) return;
+      let missing: Uint8Array;
+      try {
+        missing = Y.encodeStateAsUpdate(doc, serverState);
+      } catch {
+        return;
+      }
+      // What the server lacks covers every unsaved update, and whatever it lost.
       this.#unsaved = [];
-      this.#send(Y.encodeStateAsUpdate(doc));
+      if (!isEmptyUpdate(missing)) this.#send(missing);
+      this.channel
+        .push("doc:sync", toArrayBuffer(Y.encodeStateVector(doc)))
+        .receive("ok", (reply) => this.#apply(reply));
       this.#sendAwareness();
     });
-    this.#on("doc:update", (payload) => {
-      const update = bytes(payload);
-      if (update) Y.applyUpdate(doc, update, this);
-    });
+    this.#on("doc:update", (payload) => this.#apply(payload));
     this.#on("awareness", (payload) => {
       const update = bytes(payload);
-      if (update) applyAwarenessUpdate(awareness, update, this);
+      if (!update) return;
+      try {
+        applyAwarenessUpdate(awareness, update, this);
+      } catch {
+        // A malformed state from the server is dropped, never thrown into the app.
+      }
     });
     // Someone who just arrived has not seen our caret yet.
     this.#on("presence_diff", (payload) => {
@@ -134,8 +156,19 @@ export class DocSync {
     this.#refs.push([event, this.channel.on(event, callback)]);
   }
 
+  /** Applies an update from the server; one that does not apply is dropped. */
+  #apply(payload: unknown): void {
+    const update = bytes(payload);
+    if (!update) return;
+    try {
+      Y.applyUpdate(this.doc, update, this);
+    } catch {
+      // The next doc:sync repairs whatever a malformed update left out.
+    }
+  }
+
   #send(update: Uint8Array): void {
-    // Before the join the update waits for the whole state sent after the first doc:sync.
+    // Before the join the update waits for the diff sent after the first doc:sync.
     if (!this.channel.joinedOnce) {
       this.#unsaved.push(update);
       return;
@@ -146,7 +179,11 @@ export class DocSync {
     };
     this.channel
       .push("doc:update", toArrayBuffer(update))
-      .receive("error", keep)
+      .receive("error", (response) => {
+        const reason = (response as { reason?: unknown } | null)?.reason;
+        if (typeof reason === "string" && !RETRYABLE.has(reason)) this.onRefused(reason);
+        else keep();
+      })
       .receive("timeout", keep);
   }
 
