@@ -44,6 +44,7 @@ export {
   defineSocket,
   type SocketHandler,
 } from "./socket-handler.js";
+export { type Rate, TokenBucket } from "./token-bucket.js";
 export type { Entry } from "./tracker/state.js";
 export {
   type DiffListener,

@@ -7,6 +7,7 @@ import {
   type Logger,
   ok,
   type Presence,
+  TokenBucket,
 } from "@tandem/server";
 import type { Kysely } from "kysely";
 import { getChallenge, parseChallengeId } from "../challenges/challenges.js";
@@ -14,7 +15,6 @@ import type { Schema } from "../db/schema.js";
 import { decodeAwareness, encodeAwareness } from "../docs/awareness.js";
 import { userColor } from "../docs/colors.js";
 import { type Room, type Rooms, UpdateRefusedError } from "../docs/documents.js";
-import { WindowBudget } from "./window-budget.js";
 
 /** What the user socket knows about its caller, from the token alone. */
 export type UserAssigns = {
@@ -50,7 +50,8 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
   const typingQuietMs = options.typingQuietMs ?? 3000;
   const maxAwarenessBytes = options.maxAwarenessBytes ?? 8 * 1024;
   const awarenessPerSecond = options.awarenessPerSecond ?? 30;
-  const awarenessBudgets = new WeakMap<ChannelSocket<UserAssigns>, WindowBudget>();
+  const awarenessRate = { limit: awarenessPerSecond, intervalMs: 1000 };
+  const awarenessBudgets = new WeakMap<ChannelSocket<UserAssigns>, TokenBucket>();
   // One room per channel instance; a WeakMap keeps the room out of the assigns,
   // which are meant for plain data.
   const roomOf = new WeakMap<ChannelSocket<UserAssigns>, Room>();
@@ -133,12 +134,13 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
           if (!room) return error({ reason: "not joined" });
           if (payload.byteLength > maxAwarenessBytes)
             return error({ reason: "awareness too large" });
+          const now = performance.now();
           let budget = awarenessBudgets.get(socket);
           if (!budget) {
-            budget = new WindowBudget(awarenessPerSecond, 1000);
+            budget = new TokenBucket(awarenessRate, now);
             awarenessBudgets.set(socket, budget);
           }
-          if (!budget.take(Date.now())) return error({ reason: "rate_limited" });
+          if (!budget.take(now)) return error({ reason: "rate_limited" });
           const relayed = await checkAwareness(payload, room, socket.assigns);
           if (typeof relayed === "string") return error({ reason: relayed });
           socket.broadcastFrom("awareness", relayed);
