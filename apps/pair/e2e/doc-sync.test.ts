@@ -14,8 +14,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
-import { userColor as serverColor } from "../server/src/docs/colors.js";
-import { userColor as webColor } from "../web/src/room/colors.js";
 import { DocSync } from "../web/src/room/doc-sync.js";
 
 /**
@@ -169,11 +167,5 @@ describe("DocSync", () => {
     await expect
       .poll(() => server.serverDoc.getText("solution").toString(), { timeout: 5000 })
       .toBe("let a = 1;\nlet b = 2;");
-  });
-});
-
-describe("colours", () => {
-  it("are the same on the server and in the web app", () => {
-    for (let id = 0; id < 20; id++) expect(webColor(id)).toEqual(serverColor(id));
   });
 });

@@ -280,7 +280,15 @@ describe("challenge channel", () => {
     expect(tab.text).toBe(expected.challenge.starter_code);
     expect(tab.metas()).toEqual({
       [String(user.id)]: [
-        { first_name: "Ada", user_id: user.id, typing: false, phx_ref: expect.any(String) },
+        {
+          first_name: "Ada",
+          user_id: user.id,
+          typing: false,
+          // Chosen by the server: the client draws them, never picks them.
+          color: expect.stringMatching(/^#[0-9a-f]{6}$/),
+          color_light: expect.stringMatching(/^#[0-9a-f]{8}$/),
+          phx_ref: expect.any(String),
+        },
       ],
     });
   });

@@ -85,10 +85,13 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
     async handleInfo(message, socket) {
       if (message !== AFTER_JOIN) return undefined;
       const { userId, firstName } = socket.assigns;
+      const { color, colorLight } = userColor(userId);
       const tracked = presence.track(socket, String(userId), {
         first_name: firstName,
         user_id: userId,
         typing: false,
+        color,
+        color_light: colorLight,
       });
       if (!tracked.ok) logger.warn({ reason: tracked.reason, userId }, "presence not tracked");
       await presence.pushState(socket);

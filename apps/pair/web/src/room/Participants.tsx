@@ -1,12 +1,14 @@
 import type { PresenceListEntry } from "@tandem/redux";
 import type { CSSProperties, ReactNode } from "react";
-import { userColor } from "./colors";
 
 /** The meta the Pair server tracks for each user in a room. */
 export interface ParticipantMeta {
   first_name: string;
   user_id: number;
   typing: boolean;
+  /** The user's colour and its translucent variant, chosen by the server. */
+  color: string;
+  color_light: string;
   [field: string]: string | number | boolean;
 }
 
@@ -29,7 +31,7 @@ export function Participants({
           const meta = metas[0];
           if (!meta) return null;
           const typing = metas.some((m) => m.typing);
-          const { color, colorLight } = userColor(meta.user_id);
+          const { color, color_light: colorLight } = meta;
           const style = {
             "--user-color": color,
             "--user-glow": colorLight,

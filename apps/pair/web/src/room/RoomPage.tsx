@@ -7,7 +7,6 @@ import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import type { Challenge, User } from "../api";
 import { useAppDispatch, useAppSelector } from "../store";
-import { userColor } from "./colors";
 import { DocSync } from "./doc-sync";
 import { Editor } from "./Editor";
 import { type ParticipantMeta, Participants } from "./Participants";
@@ -41,11 +40,8 @@ function useCollab(
     if (!channel) return;
     const doc = new Y.Doc();
     const awareness = new Awareness(doc);
-    awareness.setLocalStateField("user", {
-      id: user.id,
-      name: user.first_name,
-      ...userColor(user.id),
-    });
+    // The server relays this with the name and colour it holds for the user.
+    awareness.setLocalStateField("user", { id: user.id, name: user.first_name });
     let lastTyping = 0;
     const sync = new DocSync(
       channel,
