@@ -34,7 +34,7 @@ cluster:     --room 200 --typers-per-node 10 --interval-ms 1000 --duration-ms 10
              --kill-timeout-ms 15000   (two nodes over a redis-server of its own)
 soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
              --typing-per-s 20 --sample-ms 5000
-abuse:       --phase-ms 10000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
+abuse:       --phase-ms 15000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
              --attacks ${ATTACKS.join(",")}
              (probes' connect+join+ping latency with no attacker, then during each flood)
 `;

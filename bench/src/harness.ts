@@ -99,7 +99,7 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       sampleMs: 5000,
     } satisfies SoakOptions,
     abuse: {
-      phaseMs: 10_000,
+      phaseMs: 15_000,
       probeIntervalMs: 100,
       members: 20,
       largeFrameBytes: 900 * 1024,

@@ -12,8 +12,13 @@ import type {
   TypingResult,
 } from "../types.js";
 
-/** How much slower other clients may get while one client floods the server. */
+/**
+ * How much slower other clients may get while one client floods the server: p99 within
+ * this ratio of the quiet phase's, or within {@link ABUSE_P99_SLACK_MS} of it (a quiet p99
+ * of a few ms on shared cores moves by more than 3× with scheduling noise alone).
+ */
 const ABUSE_P99_RATIO = 3;
+const ABUSE_P99_SLACK_MS = 25;
 
 export interface TargetCheck {
   target: string;
@@ -477,14 +482,15 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
   if (report.scenario === "abuse") {
     const t = tandem as AbuseResult | undefined;
     const { members } = report.options as AbuseOptions;
+    const quiet = t?.phases.find((p) => p.attack === "none");
     for (const phase of t?.phases.filter((p) => p.attack !== "none") ?? []) {
+      const quietP99 = quiet?.latencyMs.p99 ?? Number.NaN;
+      const p99Met =
+        phase.p99Ratio <= ABUSE_P99_RATIO || phase.latencyMs.p99 - quietP99 <= ABUSE_P99_SLACK_MS;
       out.push({
-        target: `abuse (${phase.attack}): others' p99 ≤ ${ABUSE_P99_RATIO}× the quiet p99, every probe served, no member cut`,
-        met:
-          phase.p99Ratio <= ABUSE_P99_RATIO &&
-          phase.failedProbes === 0 &&
-          phase.membersConnected === members,
-        detail: `p99 ${fixed(phase.p99Ratio)}× (${ms(phase.latencyMs.p99)} ms), p50 ${fixed(phase.p50Ratio)}×, ${phase.failedProbes} failed probes, ${phase.membersConnected}/${members} members`,
+        target: `abuse (${phase.attack}): others' p99 ≤ ${ABUSE_P99_RATIO}× (or +${ABUSE_P99_SLACK_MS} ms) the quiet p99, every probe served, no member cut`,
+        met: p99Met && phase.failedProbes === 0 && phase.membersConnected === members,
+        detail: `p99 ${fixed(phase.p99Ratio)}× (${ms(phase.latencyMs.p99)} ms vs ${ms(quietP99)} ms), p50 ${fixed(phase.p50Ratio)}×, ${phase.failedProbes} failed probes, ${phase.membersConnected}/${members} members`,
       });
     }
   }

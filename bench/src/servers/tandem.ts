@@ -48,8 +48,18 @@ if (coalesce && coalesceOptions) {
 }
 
 // The same room as examples/room: what a user of Tandem would run.
+// TANDEM_MAX_FRAME_SIZE (bytes) tries another frame bound: it sets what one frame costs
+// the server to decode, and so how long a large-frame flood can hold others up.
+const maxFrameSize = process.env.TANDEM_MAX_FRAME_SIZE
+  ? Number(process.env.TANDEM_MAX_FRAME_SIZE)
+  : undefined;
 endpoint = createRoomEndpoint(
-  { server, logger: silentLogger, pubsub: cluster.pubsub },
+  {
+    server,
+    logger: silentLogger,
+    pubsub: cluster.pubsub,
+    ...(maxFrameSize ? { maxFrameSize } : {}),
+  },
   presenceOptions,
 ).endpoint;
 await endpoint.pubsub.start();

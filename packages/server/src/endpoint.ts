@@ -43,8 +43,8 @@ export interface EndpointOptions {
   heartbeatRate?: Rate;
   /**
    * Bytes of frames per connection, charged before decoding; over it the connection is
-   * closed with 1008. Must let one frame of `maxFrameSize` through. Default 1 MiB per
-   * second, in bursts of up to 2 MiB.
+   * closed with 1008. Must let one frame of `maxFrameSize` through. Default: one
+   * `maxFrameSize` per second, in bursts of as much.
    */
   byteRate?: Rate;
   /** Messages a connection may queue behind a join still pending. Default 256. */
@@ -126,7 +126,7 @@ export class Endpoint {
       messageRate: options.messageRate ?? { limit: 200, intervalMs: 1000 },
       heartbeatRate: options.heartbeatRate ?? { limit: 10, intervalMs: 10_000 },
       joinRate: options.joinRate ?? { limit: 200, intervalMs: 10_000 },
-      byteRate: options.byteRate ?? { limit: 2 * 1024 * 1024, intervalMs: 2000 },
+      byteRate: options.byteRate ?? { limit: this.#maxFrameSize, intervalMs: 1000 },
       maxQueuedMessages: options.maxQueuedMessages ?? 256,
       maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
     };
