@@ -7,11 +7,12 @@ import {
   eventually,
   type LogEntry,
   recordingLogger,
+  redisForFile,
   sparePort,
   uniquePrefix,
 } from "./support.js";
 
-const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redisUrl = redisForFile();
 
 interface Node {
   name: string;
@@ -23,7 +24,7 @@ interface Node {
 async function startNodes(prefix: string, names: string[]): Promise<Node[]> {
   const nodes = names.map((name) => {
     const { logger, entries } = recordingLogger();
-    const adapter = new RedisAdapter({ url, prefix, nodeName: name, logger });
+    const adapter = new RedisAdapter({ url: redisUrl(), prefix, nodeName: name, logger });
     return { name, adapter, pubsub: new PubSub({ adapter }), logs: entries };
   });
   await Promise.all(nodes.map((node) => node.pubsub.start()));
@@ -139,7 +140,7 @@ describe("RedisAdapter between PubSub nodes", () => {
   it("drops, counts and logs (once) what is not an envelope, and keeps working", async () => {
     const onB = new Collector();
     b.pubsub.subscribe("room:1", onB);
-    const intruder = new Redis(url);
+    const intruder = new Redis(redisUrl());
     try {
       await intruder.publish(b.adapter.channels.broadcast, "hello");
       await intruder.publish(b.adapter.channels.broadcast, Buffer.from([1, 0, 0, 9]));
@@ -161,7 +162,7 @@ describe("RedisAdapter between PubSub nodes", () => {
   it("ignores a message that carries its own node name", async () => {
     const onA = new Collector();
     a.pubsub.subscribe("room:1", onA);
-    const replay = new Redis(url);
+    const replay = new Redis(redisUrl());
     try {
       const own = encodeEnvelope({ origin: "a", topic: "room:1", event: "echo", payload: {} });
       await replay.publish(a.adapter.channels.broadcast, own);
@@ -175,7 +176,11 @@ describe("RedisAdapter between PubSub nodes", () => {
 
 describe("RedisAdapter lifecycle", () => {
   it("reports ready once started, and goes down on close", async () => {
-    const adapter = new RedisAdapter({ url, prefix: uniquePrefix("life"), logger: silent() });
+    const adapter = new RedisAdapter({
+      url: redisUrl(),
+      prefix: uniquePrefix("life"),
+      logger: silent(),
+    });
     const seen: string[] = [];
     adapter.onStatus((status) => seen.push(status));
     expect(adapter.status).toBe("connecting");
@@ -190,7 +195,7 @@ describe("RedisAdapter lifecycle", () => {
   it("accepts any node name, spaces and all, and names its connections after it", async () => {
     const prefix = uniquePrefix("names");
     const [one, two] = ["nœud un", "nœud\tdeux"].map(
-      (nodeName) => new RedisAdapter({ url, prefix, nodeName, logger: silent() }),
+      (nodeName) => new RedisAdapter({ url: redisUrl(), prefix, nodeName, logger: silent() }),
     ) as [RedisAdapter, RedisAdapter];
     const received: string[] = [];
     try {
@@ -199,7 +204,7 @@ describe("RedisAdapter lifecycle", () => {
       one.directBroadcast("nœud\tdeux", { topic: "t", event: "hi", payload: {} });
       await eventually(() => received.length > 0, 2000, "direct message");
       expect(received).toEqual(["hi"]);
-      const admin = new Redis(url);
+      const admin = new Redis(redisUrl());
       const clients = String(await admin.client("LIST"));
       await admin.quit();
       expect(clients).toContain(` name=${prefix}:n_ud_un:pub `);
@@ -228,7 +233,11 @@ describe("RedisAdapter lifecycle", () => {
   it("leaves no sockets or timers behind after close", async () => {
     const before = resourceCounts();
     const pubsub = new PubSub({
-      adapter: new RedisAdapter({ url, prefix: uniquePrefix("handles"), logger: silent() }),
+      adapter: new RedisAdapter({
+        url: redisUrl(),
+        prefix: uniquePrefix("handles"),
+        logger: silent(),
+      }),
     });
     await pubsub.start();
     for (let i = 0; i < 100; i++) pubsub.broadcast("t", "e", { i });

@@ -2,9 +2,9 @@ import { isJsonObject } from "@tandem/protocol";
 import { channel, defineChannel, defineSocket, Endpoint, error, ok, PubSub } from "@tandem/server";
 import { afterEach, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
-import { RawClient, recordingLogger, uniquePrefix } from "./support.js";
+import { RawClient, recordingLogger, redisForFile, uniquePrefix } from "./support.js";
 
-const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const redisUrl = redisForFile();
 
 const room = defineChannel({
   join: () => ok({}),
@@ -33,7 +33,9 @@ afterEach(async () => {
 
 async function startEndpoint(prefix: string, nodeName: string): Promise<string> {
   const { logger } = recordingLogger();
-  const pubsub = new PubSub({ adapter: new RedisAdapter({ url, prefix, nodeName, logger }) });
+  const pubsub = new PubSub({
+    adapter: new RedisAdapter({ url: redisUrl(), prefix, nodeName, logger }),
+  });
   const endpoint = new Endpoint({ pubsub, logger }).socket("/socket", handler);
   endpoints.push(endpoint);
   const { port } = await endpoint.listen(0);

@@ -1,11 +1,30 @@
 import { randomUUID } from "node:crypto";
 import type { Broadcast } from "@tandem/protocol";
 import type { Logger, Subscriber } from "@tandem/server";
+import { afterAll, beforeAll } from "vitest";
 import { WebSocket } from "ws";
+import { RedisServer } from "../src/testing/redis-server.js";
 
 export { RedisServer, sparePort } from "../src/testing/redis-server.js";
 
-/** A channel prefix no other test (or test run) shares on the common Redis. */
+/**
+ * A redis-server of the calling test file's own, started before its tests and killed
+ * after them; returns the function that gives its URL once started. Tests never depend
+ * on a shared Redis being up on 6379.
+ */
+export function redisForFile(): () => string {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(() => server?.kill());
+  return () => {
+    if (!server) throw new Error("redis-server is not started yet: call this inside a test");
+    return server.url;
+  };
+}
+
+/** A channel prefix no other test (or test run) shares on the same Redis. */
 export function uniquePrefix(name: string): string {
   return `test:${name}:${randomUUID().slice(0, 8)}`;
 }

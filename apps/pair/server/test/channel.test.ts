@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Channel, Presence, Socket } from "@tandem/client";
 import { RedisAdapter } from "@tandem/redis";
+import { RedisServer } from "@tandem/redis/testing";
 import { PubSub } from "@tandem/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -703,6 +704,7 @@ describe("challenge channel", () => {
 
 describe("two Pair servers clustered over Redis and PostgreSQL", () => {
   it("share presence, typing and the document", async () => {
+    const redis = await RedisServer.start();
     const store = await postgresBackend.create();
     const prefix = `pair-cluster-${randomBytes(4).toString("hex")}`;
     const replication = { broadcastPeriodMs: 100, downPeriodMs: 1000, permdownPeriodMs: 10_000 };
@@ -713,7 +715,9 @@ describe("two Pair servers clustered over Redis and PostgreSQL", () => {
         secretKeyBase: SECRET,
         logger: silentLogger,
         typingQuietMs: 300,
-        pubsub: new PubSub({ adapter: new RedisAdapter({ prefix, nodeName: name }) }),
+        pubsub: new PubSub({
+          adapter: new RedisAdapter({ url: redis.url, prefix, nodeName: name }),
+        }),
         replication,
       });
     const one = await node("one");
@@ -751,6 +755,7 @@ describe("two Pair servers clustered over Redis and PostgreSQL", () => {
       for (const socket of sockets.splice(0)) socket.disconnect();
       await Promise.all([one.close(), two.close()]);
       await store.cleanup();
+      await redis.kill();
     }
   }, 30_000);
 });

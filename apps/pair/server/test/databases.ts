@@ -4,11 +4,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
+import { afterAll } from "vitest";
 import type { Dialect } from "../src/db/migrations.js";
 import type { Schema } from "../src/db/schema.js";
+import { PostgresServer } from "./postgres-server.js";
 
-/** The shared PostgreSQL the tests may use: trust auth, database `test`. */
-export const POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/test";
+let shared: Promise<PostgresServer> | undefined;
+// Each test file evaluates this module anew: its own server, stopped after its tests.
+afterAll(async () => (await shared)?.stop());
+
+/** This test process's PostgreSQL: one throwaway server, started on first use. */
+function postgres(): Promise<PostgresServer> {
+  shared ??= PostgresServer.start();
+  return shared;
+}
 
 /** Where one test's data lives, and how to remove it. */
 export interface TestStorage {
@@ -37,8 +46,8 @@ export const sqliteBackend: Backend = {
 };
 
 /**
- * PostgreSQL in a schema of its own (others use the same database), selected through
- * the connection's search_path and dropped afterwards.
+ * PostgreSQL in a schema of its own (other tests of this process use the same database),
+ * selected through the connection's search_path and dropped afterwards.
  */
 export const postgresBackend: Backend = {
   name: "postgres",
@@ -46,9 +55,10 @@ export const postgresBackend: Backend = {
     const dataDir = await mkdtemp(join(tmpdir(), "pair-test-"));
     const schema = `pair_test_${randomBytes(6).toString("hex")}`;
     await admin(`create schema ${schema}`);
+    const { url } = await postgres();
     return {
       dataDir,
-      databaseUrl: `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+      databaseUrl: `${url}?options=${encodeURIComponent(`-c search_path=${schema}`)}`,
       async cleanup() {
         await admin(`drop schema if exists ${schema} cascade`);
         await rm(dataDir, { recursive: true, force: true });
@@ -61,7 +71,7 @@ export const postgresBackend: Backend = {
 export const backends: readonly Backend[] = [sqliteBackend, postgresBackend];
 
 async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  const client = new pg.Client({ connectionString: (await postgres()).url });
   await client.connect();
   try {
     await client.query(statement);

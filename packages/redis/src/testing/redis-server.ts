@@ -60,7 +60,15 @@ export class RedisServer {
         child.kill("SIGKILL");
         reject(err);
       };
-      child.once("error", fail);
+      child.once("error", (err: NodeJS.ErrnoException) =>
+        fail(
+          err.code === "ENOENT"
+            ? new Error(
+                "redis-server not found on PATH: install Redis (Debian: apt-get install redis-server)",
+              )
+            : err,
+        ),
+      );
       child.once("exit", (code) => fail(new Error(`redis-server exited ${code}: ${output}`)));
       child.stdout?.on("data", (chunk: Buffer) => {
         output += chunk.toString();
