@@ -1,5 +1,5 @@
+import { prng } from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { prng } from "../../../packages/server/test/sim-network.js";
 import { cleanUp, cluster, type Member, member, type RoomNode, until } from "./cluster-support.js";
 
 afterEach(cleanUp);

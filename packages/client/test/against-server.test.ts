@@ -2,10 +2,16 @@
 // packages/server/test/phoenix-client.test.ts checks with the official phoenix client,
 // and more. Timeouts and backoffs are short real ones; waits poll with a deadline.
 import { defineSocket } from "@tandem/server";
+import {
+  eventually,
+  sleep,
+  socketHandler,
+  startServer,
+  type TestAssigns,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { socketHandler, type TestAssigns } from "../../server/test/fixtures.js";
-import { eventually, sleep, startServer, type TestServer } from "../../server/test/support.js";
 import {
   type Channel,
   type IncomingMessage,

@@ -3,11 +3,10 @@
 // in exactly the state the server lists, through joins, updates, transient flags,
 // leaves, crashes and reconnects; Tandem's onChange must report updates as updates.
 import type { JsonObject, PresenceState } from "@tandem/protocol";
+import { eventually, type PresenceServer, sleep, startPresenceServer } from "@tandem/test-support";
 import { Presence as PhoenixPresence, Socket as PhoenixSocket } from "phoenix";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type PresenceServer, startPresenceServer } from "../../server/test/presence-fixture.js";
-import { eventually, sleep } from "../../server/test/support.js";
 import { type IncomingMessage, Presence, type PresenceChange, Socket } from "../src/index.js";
 
 const TOPIC = "room:1";

@@ -1,16 +1,9 @@
 import { PubSub } from "@tandem/server";
+import { eventually, type LogEntry, recordingLogger } from "@tandem/test-support";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encodeEnvelope, RedisAdapter } from "../src/index.js";
-import {
-  Collector,
-  eventually,
-  type LogEntry,
-  recordingLogger,
-  redisForFile,
-  sparePort,
-  uniquePrefix,
-} from "./support.js";
+import { Collector, redisForFile, sparePort, uniquePrefix } from "./support.js";
 
 const redisUrl = redisForFile();
 
@@ -23,7 +16,8 @@ interface Node {
 
 async function startNodes(prefix: string, names: string[]): Promise<Node[]> {
   const nodes = names.map((name) => {
-    const { logger, entries } = recordingLogger();
+    const logger = recordingLogger();
+    const { entries } = logger;
     const adapter = new RedisAdapter({ url: redisUrl(), prefix, nodeName: name, logger });
     return { name, adapter, pubsub: new PubSub({ adapter }), logs: entries };
   });
@@ -247,7 +241,7 @@ describe("RedisAdapter lifecycle", () => {
 });
 
 function silent() {
-  return recordingLogger().logger;
+  return recordingLogger();
 }
 
 /**

@@ -1,8 +1,9 @@
 import { isJsonObject } from "@tandem/protocol";
 import { channel, defineChannel, defineSocket, Endpoint, error, ok, PubSub } from "@tandem/server";
+import { RawClient, recordingLogger } from "@tandem/test-support";
 import { afterEach, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
-import { RawClient, recordingLogger, redisForFile, uniquePrefix } from "./support.js";
+import { redisForFile, uniquePrefix } from "./support.js";
 
 const redisUrl = redisForFile();
 
@@ -32,7 +33,7 @@ afterEach(async () => {
 });
 
 async function startEndpoint(prefix: string, nodeName: string): Promise<string> {
-  const { logger } = recordingLogger();
+  const logger = recordingLogger();
   const pubsub = new PubSub({
     adapter: new RedisAdapter({ url: redisUrl(), prefix, nodeName, logger }),
   });

@@ -1,15 +1,8 @@
 import { PubSub } from "@tandem/server";
+import { eventually, type LogEntry, recordingLogger, sleep } from "@tandem/test-support";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { RedisAdapter, type RedisAdapterStatus } from "../src/index.js";
-import {
-  Collector,
-  eventually,
-  type LogEntry,
-  RedisServer,
-  recordingLogger,
-  sleep,
-  uniquePrefix,
-} from "./support.js";
+import { Collector, RedisServer, uniquePrefix } from "./support.js";
 
 interface Node {
   adapter: RedisAdapter;
@@ -32,7 +25,8 @@ afterEach(async () => {
 });
 
 async function startNode(name: string, prefix: string): Promise<Node> {
-  const { logger, entries } = recordingLogger();
+  const logger = recordingLogger();
+  const { entries } = logger;
   const adapter = new RedisAdapter({ url: redis.url, prefix, nodeName: name, logger });
   const node: Node = { adapter, pubsub: new PubSub({ adapter }), logs: entries, statuses: [] };
   nodes.push(node);
@@ -122,7 +116,8 @@ it("with requireReady false, starts while Redis is down and joins the cluster wh
   const prefix = uniquePrefix("late");
   const a = await startNode("a", prefix);
   await redis.kill();
-  const { logger, entries } = recordingLogger();
+  const logger = recordingLogger();
+  const { entries } = logger;
   const adapter = new RedisAdapter({
     url: redis.url,
     prefix,

@@ -1,14 +1,9 @@
 import { PubSub, Tracker, type TrackerOptions } from "@tandem/server";
+import { eventually, type LogEntry, recordingLogger } from "@tandem/test-support";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisAdapter, type RedisAdapterStatus } from "../src/index.js";
-import {
-  eventually,
-  type LogEntry,
-  RedisServer,
-  recordingLogger,
-  uniquePrefix,
-} from "./support.js";
+import { RedisServer, uniquePrefix } from "./support.js";
 
 interface Node {
   adapter: RedisAdapter;
@@ -34,7 +29,8 @@ afterEach(async () => {
  * tick may come before the bus is up).
  */
 async function startNode(name: string, prefix: string, options: TrackerOptions): Promise<Node> {
-  const { logger, entries } = recordingLogger();
+  const logger = recordingLogger();
+  const { entries } = logger;
   const adapter = new RedisAdapter({ url: redis!.url, prefix, nodeName: name, logger });
   const statuses: RedisAdapterStatus[] = [];
   adapter.onStatus((status) => statuses.push(status));

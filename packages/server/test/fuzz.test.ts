@@ -1,7 +1,6 @@
+import { RawClient, socketHandler, startServer, type TestServer } from "@tandem/test-support";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { socketHandler } from "./fixtures.js";
-import { RawClient, startServer, type TestServer } from "./support.js";
 
 // `npm run fuzz` raises this; `npm test` keeps a quick pass.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 60);

@@ -1,6 +1,12 @@
+import {
+  eventually,
+  type Frame,
+  type PresenceServer,
+  RawClient,
+  sleep,
+  startPresenceServer,
+} from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { type PresenceServer, startPresenceServer } from "./presence-fixture.js";
-import { eventually, type Frame, RawClient, sleep } from "./support.js";
 
 let server: PresenceServer;
 const clients: RawClient[] = [];

@@ -1,10 +1,15 @@
 import type { Socket as NetSocket } from "node:net";
+import {
+  eventually,
+  RawClient,
+  socketHandler,
+  startPresenceServer,
+  startServer,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import type { EndpointOptions } from "../src/index.js";
-import { socketHandler } from "./fixtures.js";
-import { startPresenceServer } from "./presence-fixture.js";
-import { eventually, RawClient, startServer, type TestServer } from "./support.js";
 
 let server: TestServer | undefined;
 const clients: RawClient[] = [];

@@ -1,7 +1,12 @@
+import {
+  eventually,
+  RawClient,
+  socketHandler,
+  startPresenceServer,
+  startServer,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { socketHandler } from "./fixtures.js";
-import { startPresenceServer } from "./presence-fixture.js";
-import { eventually, RawClient, startServer, type TestServer } from "./support.js";
 
 let server: TestServer | undefined;
 

@@ -1,8 +1,7 @@
+import { eventually, socketHandler, startServer, type TestServer } from "@tandem/test-support";
 import { Socket } from "phoenix";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { socketHandler } from "./fixtures.js";
-import { eventually, startServer, type TestServer } from "./support.js";
 
 // The official client, exactly as an app would use it in Node.
 const transport = WebSocket as unknown as typeof globalThis.WebSocket;

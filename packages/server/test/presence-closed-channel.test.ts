@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { eventually, RawClient, silentLogger } from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   channel,
@@ -9,7 +10,6 @@ import {
   Presence,
   type PresenceResult,
 } from "../src/index.js";
-import { eventually, RawClient, silentLogger } from "./support.js";
 
 let endpoint: Endpoint | undefined;
 let presence: Presence | undefined;

@@ -1,8 +1,8 @@
 import { setFlagsFromString } from "node:v8";
+import { silentLogger } from "@tandem/test-support";
 import { describe, expect, it } from "vitest";
 import type { ChannelSocket } from "../src/index.js";
 import { Presence, PubSub } from "../src/index.js";
-import { silentLogger } from "./support.js";
 
 setFlagsFromString("--allow-natives-syntax");
 const sameShape = new Function("a", "b", "return %HaveSameMap(a, b)") as (

@@ -1,9 +1,14 @@
 import type { PresenceState } from "@tandem/protocol";
+import {
+  eventually,
+  type PresenceServer,
+  RawClient,
+  sleep,
+  startPresenceServer,
+} from "@tandem/test-support";
 import { Presence as PhoenixPresence, Socket } from "phoenix";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { type PresenceServer, startPresenceServer } from "./presence-fixture.js";
-import { eventually, RawClient, sleep } from "./support.js";
 
 const transport = WebSocket as unknown as typeof globalThis.WebSocket;
 let server: PresenceServer;

@@ -1,20 +1,13 @@
 import type { Broadcast } from "@tandem/protocol";
+import {
+  RawClient,
+  recordingLogger,
+  socketHandler,
+  startServer,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Logger, PubSub } from "../src/index.js";
-import { socketHandler } from "./fixtures.js";
-import { RawClient, silentLogger, startServer, type TestServer } from "./support.js";
-
-/** A logger that keeps what was logged at error level. */
-function recordingLogger(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  const logger = {
-    ...silentLogger,
-    errors,
-    error: (_obj: object, msg?: string) => errors.push(msg ?? ""),
-    child: () => logger,
-  };
-  return logger;
-}
+import { PubSub } from "../src/index.js";
 
 let server: TestServer | undefined;
 
@@ -41,7 +34,9 @@ describe("local fan-out", () => {
 
     expect(pubsub.broadcast("room:a", "news", { n: 1 })).toBe(3);
     expect(seen).toEqual(["first:news", "third:news"]);
-    expect(logger.errors).toEqual(["broadcast delivery failed"]);
+    expect(logger.entries.filter((e) => e.level === "error").map((e) => e.msg)).toEqual([
+      "broadcast delivery failed",
+    ]);
   });
 
   it("keeps a broadcasting channel alive when an app subscriber of its topic throws", async () => {

@@ -1,17 +1,5 @@
 import type { BusMessage, PubSubAdapter } from "../src/index.js";
 
-/** A seeded PRNG (mulberry32): the same seed replays the same simulation. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A message as it leaves its sender, with the size of its JSON in bytes. */
 export interface SentMessage {
   readonly from: string;

@@ -1,12 +1,12 @@
 import type { JsonObject } from "@tandem/protocol";
+import { prng, silentLogger } from "@tandem/test-support";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PubSub, Tracker, type TrackerOptions } from "../src/index.js";
 import { Liveness } from "../src/tracker/liveness.js";
 import { replicaId } from "../src/tracker/replica.js";
 import { TRANSFER_WINDOW } from "../src/tracker/tracker.js";
-import { prng, type SentMessage, SimNetwork } from "./sim-network.js";
-import { silentLogger } from "./support.js";
+import { type SentMessage, SimNetwork } from "./sim-network.js";
 
 const PERIOD = 100;
 const timings = {

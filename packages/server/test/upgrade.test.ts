@@ -1,8 +1,13 @@
 import { connect as tcpConnect } from "node:net";
+import {
+  RawClient,
+  roomChannel,
+  startServer,
+  type TestAssigns,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { channel, defineSocket } from "../src/index.js";
-import { roomChannel, type TestAssigns } from "./fixtures.js";
-import { RawClient, startServer, type TestServer } from "./support.js";
 
 let server: TestServer | undefined;
 

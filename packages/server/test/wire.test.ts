@@ -1,7 +1,13 @@
+import {
+  eventually,
+  RawClient,
+  sleep,
+  socketHandler,
+  startServer,
+  type TestServer,
+} from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { socketHandler } from "./fixtures.js";
-import { eventually, RawClient, sleep, startServer, type TestServer } from "./support.js";
 
 let server: TestServer;
 const clients: RawClient[] = [];

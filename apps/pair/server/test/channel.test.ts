@@ -3,6 +3,7 @@ import { type Channel, Presence, Socket } from "@tandem/client";
 import { RedisAdapter } from "@tandem/redis";
 import { RedisServer } from "@tandem/redis/testing";
 import { PubSub } from "@tandem/server";
+import { silentLogger } from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
@@ -14,7 +15,6 @@ import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
 import { signUp, startTestServer, type TestServer } from "./server-fixture.js";
-import { silentLogger } from "./support.js";
 import { THROWING_UPDATE } from "./updates.js";
 
 const SECRET = "channel-test-secret-long-enough-for-hmac-signing";

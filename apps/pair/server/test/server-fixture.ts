@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { silentLogger } from "@tandem/test-support";
 import { createPairServer, type PairServer, type PairServerOptions } from "../src/index.js";
-import { silentLogger } from "./support.js";
 
 /** A Pair server on a free port with its own data folder and a small fake web build. */
 export interface TestServer {

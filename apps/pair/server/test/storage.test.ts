@@ -1,3 +1,4 @@
+import { recordingLogger, silentLogger } from "@tandem/test-support";
 import fc from "fast-check";
 import type { KyselyPlugin } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -10,7 +11,6 @@ import { migrateToLatest } from "../src/db/migrations.js";
 import { Rooms, SOLUTION_TEXT, UpdateRefusedError } from "../src/docs/documents.js";
 import { DocumentStore } from "../src/docs/store.js";
 import { allowInserts, backends, failInserts, type TestStorage } from "./databases.js";
-import { recordingLogger, silentLogger } from "./support.js";
 import { edit, THROWING_UPDATE } from "./updates.js";
 
 /** The whole list: the seed set and a test's additions fit in one page. */

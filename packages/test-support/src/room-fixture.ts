@@ -1,5 +1,5 @@
 import { isJsonObject } from "@tandem/protocol";
-import { channel, defineChannel, defineSocket, error, ok, stop } from "../src/index.js";
+import { channel, defineChannel, defineSocket, error, ok, stop } from "@tandem/server";
 
 export interface TestAssigns extends Record<string, unknown> {
   user: string;

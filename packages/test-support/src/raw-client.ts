@@ -1,37 +1,4 @@
-import type { AddressInfo } from "node:net";
 import { WebSocket } from "ws";
-import {
-  type Assigns,
-  Endpoint,
-  type EndpointOptions,
-  type SocketHandler,
-  silentLogger,
-} from "../src/index.js";
-
-export { silentLogger };
-
-export interface TestServer {
-  endpoint: Endpoint;
-  port: number;
-  /** ws://127.0.0.1:<port>/socket */
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function startServer<A extends Assigns>(
-  handler: SocketHandler<A>,
-  options: EndpointOptions = {},
-  port = 0,
-): Promise<TestServer> {
-  const endpoint = new Endpoint({ logger: silentLogger, ...options }).socket("/socket", handler);
-  const address: AddressInfo = await endpoint.listen(port);
-  return {
-    endpoint,
-    port: address.port,
-    url: `ws://127.0.0.1:${address.port}/socket`,
-    close: () => endpoint.close({ timeoutMs: 500 }),
-  };
-}
 
 export type Frame = [string | null, string | null, string, string, unknown];
 
@@ -101,18 +68,11 @@ export class RawClient {
     return this.next((f) => f[3] === "phx_reply" && f[1] === ref, timeoutMs);
   }
 
-  close(): void {
+  /** Closes the socket; resolves once it is closed. */
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const closed = this.closed.then(() => {});
     this.ws.close();
+    return closed;
   }
 }
-
-/** Resolves when `check` returns true, polling; fails after `timeoutMs`. */
-export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

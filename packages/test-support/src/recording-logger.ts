@@ -1,9 +1,6 @@
-/** Tests check behaviour, not logs. */
-export { silentLogger } from "@tandem/server";
-
 import type { Logger } from "@tandem/server";
 
-/** One call to a {@link RecordingLogger}. */
+/** One call to a {@link recordingLogger}. */
 export interface LogEntry {
   readonly level: "debug" | "info" | "warn" | "error";
   readonly obj: object;

@@ -9,8 +9,8 @@ import {
   ok,
   Presence,
   type PresenceOptions,
-} from "../src/index.js";
-import { silentLogger } from "./support.js";
+  silentLogger,
+} from "@tandem/server";
 
 export interface PresenceServer {
   endpoint: Endpoint;
