@@ -72,7 +72,10 @@ function attack(request: AttackerRequest, started: () => void): () => AttackerRe
   const connect = (): void => {
     if (stopped) return;
     report.connections++;
-    const socket = new WebSocket(`${request.url}/websocket?vsn=2.0.0&name=mallory`);
+    // One client behind a proxy, for a server that budgets connects by X-Forwarded-For.
+    const socket = new WebSocket(`${request.url}/websocket?vsn=2.0.0&name=mallory`, {
+      headers: { "x-forwarded-for": "198.51.100.7" },
+    });
     ws = socket;
     socket.on("open", () => {
       started();

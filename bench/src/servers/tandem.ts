@@ -11,6 +11,7 @@ import { clusterFromEnv } from "@tandem/redis";
 import {
   type CoalesceOptions,
   type Endpoint,
+  type EndpointOptions,
   type PresenceOptions,
   silentLogger,
 } from "@tandem/server";
@@ -50,17 +51,23 @@ if (coalesce && coalesceOptions) {
 // The same room as examples/room: what a user of Tandem would run.
 // TANDEM_MAX_FRAME_SIZE (bytes) tries another frame bound: it sets what one frame costs
 // the server to decode, and so how long a large-frame flood can hold others up.
-const maxFrameSize = process.env.TANDEM_MAX_FRAME_SIZE
-  ? Number(process.env.TANDEM_MAX_FRAME_SIZE)
-  : undefined;
-endpoint = createRoomEndpoint(
-  {
-    server,
-    logger: silentLogger,
-    pubsub: cluster.pubsub,
-    ...(maxFrameSize ? { maxFrameSize } : {}),
-  },
-  presenceOptions,
-).endpoint;
+// TANDEM_CONNECT_RATE="limit,intervalMs" turns on the connect rate per client, keyed by
+// X-Forwarded-For as behind a proxy (the abuse scenario's attacker sends one; clients
+// without it are not budgeted).
+const maxFrameSize = Number(process.env.TANDEM_MAX_FRAME_SIZE) || undefined;
+const connectRate = process.env.TANDEM_CONNECT_RATE?.split(",").map(Number);
+const endpointOptions: EndpointOptions = {
+  server,
+  logger: silentLogger,
+  pubsub: cluster.pubsub,
+  ...(maxFrameSize ? { maxFrameSize } : {}),
+  ...(connectRate
+    ? {
+        connectRate: { limit: connectRate[0]!, intervalMs: connectRate[1]! },
+        clientKey: (req) => req.headers["x-forwarded-for"]?.toString() ?? null,
+      }
+    : {}),
+};
+endpoint = createRoomEndpoint(endpointOptions, presenceOptions).endpoint;
 await endpoint.pubsub.start();
 await listen(server);

@@ -5,6 +5,7 @@ import { CloseCode, type JsonObject, type Serializer, serializerForVsn } from "@
 import { type WebSocket, WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
+import { ConnectBudgets } from "./connect-budgets.js";
 import { Connection, type ConnectionLimits, idleClock } from "./connection.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
@@ -49,6 +50,18 @@ export interface EndpointOptions {
   byteRate?: Rate;
   /** Messages a connection may queue behind a join still pending. Default 256. */
   maxQueuedMessages?: number;
+  /**
+   * WebSocket upgrades per client, keyed by {@link EndpointOptions.clientKey}. Over it an
+   * upgrade is refused with 429 and `Retry-After`, before `connect` runs: a client cut for
+   * flooding cannot come straight back with a fresh budget. Off by default, because
+   * behind a proxy every client has the proxy's address: set `clientKey` there.
+   */
+  connectRate?: Rate;
+  /**
+   * Who a client is, for `connectRate`. Default: the TCP peer's address. Behind a proxy,
+   * read the address it forwards (only from a proxy you trust). null skips the budget.
+   */
+  clientKey?: (req: IncomingMessage) => string | null;
   /** Joins per connection. Default 200 per 10 s (a reconnect rejoins all channels at once). */
   joinRate?: Rate;
   /** Unread bytes after which a client is cut off as a slow consumer. Default 16 MiB. */
@@ -92,6 +105,8 @@ export class Endpoint {
   readonly #checkOrigin: OriginCheck;
   readonly #limits: ConnectionLimits;
   readonly #idleSweep: ReturnType<typeof setInterval>;
+  readonly #connectBudgets: ConnectBudgets | undefined;
+  readonly #clientKey: (req: IncomingMessage) => string | null;
   readonly #released = (connection: Connection) => this.#connections.delete(connection);
   readonly #exitListeners = new Set<(ownerId: string) => void>();
   readonly #channelExited = (ownerId: string) => {
@@ -135,6 +150,10 @@ export class Endpoint {
         `byteRate.limit (${this.#limits.byteRate.limit}) must be at least maxFrameSize (${this.#maxFrameSize}), or the largest frame could never pass`,
       );
     }
+    this.#connectBudgets = options.connectRate
+      ? new ConnectBudgets(options.connectRate)
+      : undefined;
+    this.#clientKey = options.clientKey ?? ((req) => req.socket.remoteAddress ?? null);
     this.#ownsServer = !options.server;
     this.#server =
       options.server ??
@@ -296,6 +315,12 @@ export class Endpoint {
       return;
     }
     if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+    const key = this.#connectBudgets ? this.#clientKey(req) : null;
+    const waitMs = key === null ? 0 : this.#connectBudgets!.take(key, idleClock());
+    if (waitMs > 0) {
+      this.metrics.rejected.inc({ reason: "connect rate" });
+      return refuse(socket, 429, "Too Many Requests", { "Retry-After": Math.ceil(waitMs / 1000) });
+    }
     const serializer = serializerForVsn(url.searchParams.get("vsn"));
     if (!serializer) return refuse(socket, 403, "Forbidden");
     if (!originAllowed(this.#checkOrigin, req)) {
@@ -359,12 +384,21 @@ export class Endpoint {
   #sweepIdle(): void {
     const now = idleClock();
     for (const connection of this.#connections) connection.sweep(now);
+    this.#connectBudgets?.sweep(now);
   }
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  text: string,
+  headers: Record<string, string | number> = {},
+): void {
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra.join("")}Content-Length: 0\r\n\r\n`,
+    );
   }
   socket.destroy();
 }

@@ -27,6 +27,13 @@ export class TokenBucket {
     return true;
   }
 
+  /** How long until `cost` tokens are there (0 when they are now). */
+  waitMs(now: number, cost = 1): number {
+    this.#refill(now);
+    const missing = cost - this.#tokens;
+    return missing <= 0 ? 0 : Math.ceil((missing * this.#rate.intervalMs) / this.#rate.limit);
+  }
+
   /** Whether the bucket would be full at `now`, i.e. it is safe to forget it. */
   isFull(now: number): boolean {
     this.#refill(now);
