@@ -33,7 +33,7 @@ export interface PresenceSliceState {
   topics: Record<string, TopicPresence>;
 }
 
-/** Payload of {@link presenceActions.stateReceived}: a `presence_state` event. */
+/** Payload of `stateReceived` in {@link presenceActions}: a `presence_state` event. */
 export interface PresenceStatePayload {
   topic: string;
   /** The channel's join ref when the event arrived (`channel.joinRef()`). */
@@ -41,7 +41,7 @@ export interface PresenceStatePayload {
   state: PresenceState;
 }
 
-/** Payload of {@link presenceActions.diffReceived}: a `presence_diff` event. */
+/** Payload of `diffReceived` in {@link presenceActions}: a `presence_diff` event. */
 export interface PresenceDiffPayload {
   topic: string;
   /** The channel's join ref when the event arrived (`channel.joinRef()`). */
