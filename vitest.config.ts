@@ -8,6 +8,7 @@ export default defineConfig({
       "apps/pair/e2e/**/*.test.ts",
       "examples/*/test/**/*.test.ts",
       "bench/test/**/*.test.ts",
+      "docs/test/**/*.test.ts",
     ],
     testTimeout: 20_000,
     hookTimeout: 60_000,

@@ -30,6 +30,7 @@
  * });
  *
  * @packageDocumentation
+ * @module @tandem/client
  */
 export {
   defaultReconnectAfterMs,

@@ -25,11 +25,17 @@ export interface Transport {
   /** Bytes queued but not yet sent; the socket waits for it to drain before closing. */
   readonly bufferedAmount?: number;
   binaryType: string;
+  /** Sends a text or binary frame. */
   send(data: string | ArrayBuffer): void;
+  /** Starts the closing handshake. */
   close(code?: number, reason?: string): void;
+  /** Called once the connection is open. */
   onopen: Handler<unknown> | null;
+  /** Called on a transport error; a close follows. */
   onerror: Handler<unknown> | null;
+  /** Called for every frame received. */
   onmessage: Handler<TransportMessageEvent> | null;
+  /** Called once the connection is closed, cleanly or not. */
   onclose: Handler<TransportCloseEvent> | null;
 }
 

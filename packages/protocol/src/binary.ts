@@ -10,6 +10,7 @@
 import { type DecodeResult, decoded, FrameError, failed } from "./errors.js";
 import type { Broadcast, Message, Reply } from "./message.js";
 
+/** The first byte of a binary frame: which of the three messages it carries. */
 export const BinaryKind = { push: 0, reply: 1, broadcast: 2 } as const;
 
 const MAX_FIELD_BYTES = 255;

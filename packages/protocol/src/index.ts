@@ -1,3 +1,11 @@
+/**
+ * Phoenix's wire protocol for Tandem: messages, reserved events and close codes, the V2
+ * (array) and V1 (object) JSON serializers, binary frames, and the presence payloads.
+ * Decoding untrusted input never throws: it returns a {@link DecodeResult}.
+ *
+ * @packageDocumentation
+ * @module @tandem/protocol
+ */
 export {
   BinaryKind,
   decodeClientFrame,

@@ -2,7 +2,9 @@ import type { JsonObject } from "./json.js";
 
 /** What the server adds to every meta: a unique opaque ref, and the replaced ref on update. */
 export interface PresenceRefs {
+  /** Unique per tracked meta; an update gives the meta a new one. */
   phx_ref: string;
+  /** On a meta replaced by an update: the `phx_ref` of the meta it replaced. */
   phx_ref_prev?: string;
 }
 
@@ -11,6 +13,7 @@ export type PresenceMeta<M extends JsonObject = JsonObject> = M & PresenceRefs;
 
 /** Everything known about one key: one meta per tracking channel, plus fetched extras. */
 export interface PresenceEntry<M extends JsonObject = JsonObject> {
+  /** One meta per channel that tracked the key, e.g. one per browser tab. */
   metas: PresenceMeta<M>[];
   [extra: string]: unknown;
 }
@@ -20,7 +23,9 @@ export type PresenceState<M extends JsonObject = JsonObject> = Record<string, Pr
 
 /** The `presence_diff` payload: only the metas that joined and left. */
 export interface PresenceDiff<M extends JsonObject = JsonObject> {
+  /** The metas that joined (or replaced others), by key. */
   joins: PresenceState<M>;
+  /** The metas that left (or were replaced), by key. */
   leaves: PresenceState<M>;
 }
 

@@ -18,6 +18,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @tandem/react
  */
 export {
   SocketProvider,

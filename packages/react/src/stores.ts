@@ -62,7 +62,9 @@ export function refreshConnectionState(socket: Socket): void {
  * e.g. one per browser tab), plus any extra fields the server fetched for the key.
  */
 export interface PresenceListEntry<M extends JsonObject = JsonObject> {
+  /** The key it was tracked under, e.g. a user id. */
   key: string;
+  /** One meta per tracking channel. */
   metas: PresenceMeta<M>[];
   [extra: string]: unknown;
 }
@@ -102,6 +104,7 @@ export type ChannelStatus = "idle" | "joining" | "joined" | "errored" | "refused
 
 /** What `useChannel` reports about its channel's join. */
 export interface ChannelJoinState {
+  /** Where the join stands now. */
   status: ChannelStatus;
   /** The reply to the last successful join. */
   reply?: unknown;

@@ -59,7 +59,7 @@ const QUIT_TIMEOUT_MS = 1000;
 const INVALID_LOG_INTERVAL_MS = 10_000;
 
 /**
- * Connects a node's {@link PubSub} to the others through Redis pub/sub.
+ * Connects a node's {@link @tandem/server!PubSub} to the others through Redis pub/sub.
  *
  * **Channels.** Every broadcast goes to one channel, `<prefix>:bc`, with the topic inside
  * the envelope; messages for one node go to `<prefix>:node:<nodeName>`. The alternative,

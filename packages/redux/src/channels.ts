@@ -81,11 +81,13 @@ export class ChannelRegistry {
 
 /** The thunk extra argument the channel thunks need. */
 export interface TandemThunkExtra {
+  /** The registry holding the socket and the joined channels. */
   tandem: ChannelRegistry;
 }
 
 /** The argument of {@link joinChannel}. */
 export interface JoinChannelArg {
+  /** The topic to join, e.g. `room:42`. */
   topic: string;
   /** Join params, sent on every (re)join. */
   params?: JsonObject;
@@ -100,8 +102,11 @@ export interface JoinChannelArg {
  * left, and joining again is the caller's decision.
  */
 export interface JoinFailure {
+  /** The topic whose join failed. */
   topic: string;
+  /** Refused by the server, unanswered in time, or left before the reply. */
   reason: "refused" | "timeout" | "left";
+  /** The server's error reply, when `reason` is `refused`. */
   response?: unknown;
 }
 
@@ -174,6 +179,7 @@ export type ChannelStatus = "joining" | "joined" | "errored" | "failed";
 
 /** What the store knows about one channel joined by {@link joinChannel}. */
 export interface ChannelInfo {
+  /** Where the channel stands now. */
   status: ChannelStatus;
   /** The join reply, once joined. */
   reply?: unknown;
@@ -185,6 +191,7 @@ export interface ChannelInfo {
 
 /** The channels slice's state: one {@link ChannelInfo} per topic. */
 export interface ChannelsSliceState {
+  /** Channel status by topic. */
   topics: Record<string, ChannelInfo>;
 }
 
@@ -237,6 +244,7 @@ export const channelActions = channelsSlice.actions;
 
 /** Any state with the channels slice mounted under `channels`. */
 export interface WithChannels {
+  /** The channels slice, mounted under `channels`. */
   channels: ChannelsSliceState;
 }
 

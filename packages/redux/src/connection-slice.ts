@@ -12,6 +12,7 @@ export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "closed"
 
 /** The connection slice's state. */
 export interface ConnectionSliceState {
+  /** Where the connection stands now. */
   status: ConnectionStatus;
   /** How many times the socket's connection opened: more than 1 means it reconnected. */
   opens: number;
@@ -47,6 +48,7 @@ export const connectionActions = connectionSlice.actions;
 
 /** Any state with the connection slice mounted under `connection`. */
 export interface WithConnection {
+  /** The connection slice, mounted under `connection`. */
   connection: ConnectionSliceState;
 }
 

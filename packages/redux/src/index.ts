@@ -29,6 +29,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module @tandem/redux
  */
 export {
   bindPresence,

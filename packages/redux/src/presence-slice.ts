@@ -13,7 +13,9 @@ import type {
  * e.g. one per browser tab), plus any extra fields the server fetched for the key.
  */
 export interface PresenceListEntry<M extends JsonObject = JsonObject> {
+  /** The key it was tracked under, e.g. a user id. */
   key: string;
+  /** One meta per tracking channel. */
   metas: PresenceMeta<M>[];
   [extra: string]: unknown;
 }
@@ -30,22 +32,27 @@ export interface TopicPresence {
 
 /** The presence slice's state: one {@link TopicPresence} per topic being followed. */
 export interface PresenceSliceState {
+  /** Presence by topic. */
   topics: Record<string, TopicPresence>;
 }
 
-/** Payload of {@link presenceActions.stateReceived}: a `presence_state` event. */
+/** Payload of `stateReceived` in {@link presenceActions}: a `presence_state` event. */
 export interface PresenceStatePayload {
+  /** The topic to file it under, normally the channel's. */
   topic: string;
   /** The channel's join ref when the event arrived (`channel.joinRef()`). */
   joinRef: string | null;
+  /** The event's payload. */
   state: PresenceState;
 }
 
-/** Payload of {@link presenceActions.diffReceived}: a `presence_diff` event. */
+/** Payload of `diffReceived` in {@link presenceActions}: a `presence_diff` event. */
 export interface PresenceDiffPayload {
+  /** The topic to file it under, normally the channel's. */
   topic: string;
   /** The channel's join ref when the event arrived (`channel.joinRef()`). */
   joinRef: string | null;
+  /** The event's payload. */
   diff: PresenceDiff;
 }
 
@@ -115,6 +122,7 @@ export const presenceActions = presenceSlice.actions;
 
 /** Any state with the presence slice mounted under `presence`. */
 export interface WithPresence {
+  /** The presence slice, mounted under `presence`. */
   presence: PresenceSliceState;
 }
 

@@ -1,3 +1,12 @@
+/**
+ * Tandem's server: an {@link Endpoint} that serves WebSocket connections, socket handlers
+ * ({@link defineSocket}) that authenticate them and route topics to channels
+ * ({@link defineChannel}), {@link PubSub} for broadcasts, and {@link Presence} on top of the
+ * {@link Tracker} CRDT.
+ *
+ * @packageDocumentation
+ * @module @tandem/server
+ */
 export type {
   Assigns,
   BroadcastInfo,

@@ -12,6 +12,7 @@ export interface Fastlane {
   readonly serializer: Serializer;
   /** Events the channel wants to see (and rewrite) itself instead. */
   readonly intercept: ReadonlySet<string>;
+  /** Writes an encoded frame to the connection. */
   write(frame: OutboundFrame): void;
 }
 

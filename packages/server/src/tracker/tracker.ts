@@ -76,7 +76,7 @@ export interface TrackerOptions {
   clockSamplePeriods?: number;
   /**
    * Largest transfer message, in bytes of JSON (the bus adds its own small framing). A
-   * full state bigger than this goes in parts, at most {@link TRANSFER_WINDOW} of them in
+   * full state bigger than this goes in parts, at most four (`TRANSFER_WINDOW`) of them in
    * flight to one requester, so that neither the bus client nor Redis's output buffer of
    * the requester's subscription (8 MB for 60 s by default) has to hold the whole state.
    * A catch-up delta bigger than this is replaced by the full state in parts. Default
