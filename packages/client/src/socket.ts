@@ -1,15 +1,20 @@
+import {
+  AUTH_TOKEN_PREFIX,
+  ChannelEvent,
+  DEFAULT_VSN,
+  PHOENIX_TOPIC,
+  SUBPROTOCOL,
+  WEBSOCKET_PATH,
+} from "@tandem/protocol";
 import { defaultReconnectAfterMs, defaultRejoinAfterMs, jitteredBackoff } from "./backoff.js";
 import { Channel, type ChannelParams } from "./channel.js";
 import { Connection } from "./connection.js";
 import {
-  AUTH_TOKEN_PREFIX,
   CHANNEL_EVENTS,
   type ConnectionState,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_TIMEOUT,
-  DEFAULT_VSN,
   SOCKET_STATES,
-  WEBSOCKET_PATH,
   WS_CLOSE_NORMAL,
 } from "./constants.js";
 import { appendParams } from "./params.js";
@@ -358,7 +363,7 @@ export class Socket {
     const ref = this.makeRef();
     const start = Date.now();
     connection.pings.set(ref, () => callback(Date.now() - start));
-    this.push({ topic: "phoenix", event: "heartbeat", payload: {}, ref });
+    this.push({ topic: PHOENIX_TOPIC, event: ChannelEvent.heartbeat, payload: {}, ref });
     return true;
   }
 
@@ -446,7 +451,12 @@ export class Socket {
   sendHeartbeat(): void {
     if (!this.isConnected()) return;
     this.pendingHeartbeatRef = this.makeRef();
-    this.push({ topic: "phoenix", event: "heartbeat", payload: {}, ref: this.pendingHeartbeatRef });
+    this.push({
+      topic: PHOENIX_TOPIC,
+      event: ChannelEvent.heartbeat,
+      payload: {},
+      ref: this.pendingHeartbeatRef,
+    });
     this.heartbeatTimeoutTimer = setTimeout(
       () => this.heartbeatTimeout(),
       this.heartbeatIntervalMs,
@@ -583,7 +593,7 @@ export class Socket {
     let protocols: string[] | undefined;
     if (this.authToken) {
       const encoded = btoa(this.authToken()).replace(/=/g, "");
-      protocols = ["phoenix", `${AUTH_TOKEN_PREFIX}${encoded}`];
+      protocols = [SUBPROTOCOL, `${AUTH_TOKEN_PREFIX}${encoded}`];
     }
     const transport = new this.transport(this.endPointURL(), protocols);
     transport.binaryType = this.binaryType;
