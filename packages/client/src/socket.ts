@@ -178,6 +178,8 @@ export class Socket {
   heartbeatTimeoutTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Reconnects with the reconnect backoff. */
   readonly reconnectTimer: Timer;
+  /** Removes the page-lifecycle listeners when aborted, see {@link Socket.dispose}. */
+  readonly #pageListeners = new AbortController();
 
   /**
    * @param endPoint - Where the socket is mounted: `"ws://host/socket"`, `"//host/socket"`
@@ -276,6 +278,19 @@ export class Socket {
     // Connecting again opens a new connection at once instead of waiting for this one.
     if (this.connection) this.connection.ended = true;
     this.teardown(callback, code, reason);
+  }
+
+  /**
+   * Disconnects and removes the socket's page-lifecycle listeners (`pagehide`,
+   * `pageshow`, `visibilitychange`, `resume`), so that nothing on the page keeps the
+   * socket alive. Call it when done with a socket, for example when the component that
+   * made it unmounts. Calling it again does nothing more. A disposed socket can still
+   * connect, but no longer follows the page's lifecycle.
+   */
+  dispose(): void {
+    if (this.#pageListeners.signal.aborted) return;
+    this.#pageListeners.abort();
+    this.disconnect();
   }
 
   /**
@@ -725,23 +740,32 @@ export class Socket {
 
   private listenToPageLifecycle(): void {
     if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
+    const listening = { signal: this.#pageListeners.signal };
     let awaitingPageShow: number | null = null;
-    window.addEventListener("pagehide", () => {
-      // An ended connection is only finishing its close, e.g. after disconnect().
-      if (this.connection && !this.connection.ended) {
-        this.disconnect();
-        awaitingPageShow = this.connectClock;
-      }
-    });
-    window.addEventListener("pageshow", () => {
-      if (awaitingPageShow === this.connectClock) {
-        awaitingPageShow = null;
-        this.connect();
-      }
-    });
-    window.addEventListener("visibilitychange", () => this.handleVisibilityChange());
+    window.addEventListener(
+      "pagehide",
+      () => {
+        // An ended connection is only finishing its close, e.g. after disconnect().
+        if (this.connection && !this.connection.ended) {
+          this.disconnect();
+          awaitingPageShow = this.connectClock;
+        }
+      },
+      listening,
+    );
+    window.addEventListener(
+      "pageshow",
+      () => {
+        if (awaitingPageShow === this.connectClock) {
+          awaitingPageShow = null;
+          this.connect();
+        }
+      },
+      listening,
+    );
+    window.addEventListener("visibilitychange", () => this.handleVisibilityChange(), listening);
     // Some Chrome versions do not reliably fire visibilitychange after a page resumes.
-    window.document?.addEventListener("resume", () => this.handleVisibilityChange());
+    window.document?.addEventListener("resume", () => this.handleVisibilityChange(), listening);
   }
 }
 
