@@ -7,7 +7,7 @@ import {
   WEBSOCKET_PATH,
 } from "@tandem/protocol";
 import { defaultReconnectAfterMs, defaultRejoinAfterMs, jitteredBackoff } from "./backoff.js";
-import { Channel, type ChannelParams } from "./channel.js";
+import { Channel, type ChannelParams, stateChangeRefsOf } from "./channel.js";
 import { Connection, type ConnectionOwner } from "./connection.js";
 import {
   CHANNEL_EVENTS,
@@ -429,7 +429,7 @@ export class Socket {
 
   /** Forgets a channel and its lifecycle callbacks. Called when the channel closes. */
   remove(channel: Channel): void {
-    this.off(channel.stateChangeRefs);
+    this.off(stateChangeRefsOf(channel));
     this.#channels = this.#channels.filter((c) => c !== channel);
   }
 
@@ -629,7 +629,7 @@ export class Socket {
     this.#closeWasClean = false;
     // A reconnect scheduled earlier would tear this connection down; its tries are kept
     // until a connection opens.
-    clearTimeout(this.#reconnectTimer.timer);
+    this.#reconnectTimer.cancel();
     let protocols: string[] | undefined;
     if (this.#authToken) {
       const encoded = btoa(this.#authToken()).replace(/=/g, "");
