@@ -2,7 +2,7 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, type ClockSet, type Context, clockSetReplicas, dominates } from "./clock.js";
+import { appendClock, type ClockSet, clockSetReplicas, dominates } from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, DeltaGenerations, FULL_STATE } from "./delta-generation.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
 import {
@@ -261,10 +261,10 @@ export class Tracker {
   }
 
   /**
-   * A copy of this replica's causal context: for each replica that is not down, the
-   * clock up to which this node has applied its changes.
+   * A copy of this replica's causal context: for each replica (`name#vsn`) that is not
+   * down, the clock up to which this node has applied its changes.
    */
-  clocks(): Context {
+  clocks(): { readonly [replica: string]: number } {
     return this.#state.clocks();
   }
 
