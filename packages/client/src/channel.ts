@@ -24,6 +24,12 @@ export interface Binding {
 export type ChannelParams = object | (() => object);
 
 /**
+ * The socket callbacks a channel registered, which {@link Socket.remove} removes with it.
+ * Internal to the package.
+ */
+export let stateChangeRefsOf: (channel: Channel) => readonly string[];
+
+/**
  * A subscription to one topic over a {@link Socket}. Create it with `socket.channel()`,
  * then {@link Channel.join} once. The channel rejoins by itself after errors and
  * reconnects until {@link Channel.leave} is called or the server closes it.
@@ -34,26 +40,30 @@ export type ChannelParams = object | (() => object);
  * channel.join().receive("ok", () => console.log("joined"));
  */
 export class Channel {
+  static {
+    stateChangeRefsOf = (channel) => channel.#stateChangeRefs;
+  }
+
   /** Where the channel is in its lifecycle. */
-  state: ChannelState = CHANNEL_STATES.closed;
+  #state: ChannelState = CHANNEL_STATES.closed;
   /** Event callbacks, in registration order. */
-  bindings: Binding[] = [];
+  #bindings: Binding[] = [];
   /** The last binding ref handed out; per channel, separate from the socket's refs. */
-  bindingRef = 0;
+  #bindingRef = 0;
   /** Default timeout for this channel's pushes: the socket's until `join(timeout)`. */
   timeout: number;
   /** Whether {@link Channel.join} was called: a channel instance joins only once. */
-  joinedOnce = false;
+  #joinedOnce = false;
   /** The `phx_join` push, resent with a new ref on every rejoin. */
-  readonly joinPush: Push;
+  readonly #joinPush: Push;
   /** Pushes made before the channel was joined, sent once the join succeeds. */
-  pushBuffer: Push[] = [];
+  #pushBuffer: Push[] = [];
   /** Retries the join with the socket's `rejoinAfterMs` backoff. */
-  readonly rejoinTimer: Timer;
+  readonly #rejoinTimer: Timer;
   /** The socket callbacks this channel registered, removed with the channel. */
-  readonly stateChangeRefs: string[] = [];
+  readonly #stateChangeRefs: string[] = [];
   /** Join params, evaluated on every (re)join. */
-  params: () => object;
+  readonly #params: () => object;
 
   /**
    * Use `socket.channel(topic, params)` instead, which also registers the channel.
@@ -68,58 +78,73 @@ export class Channel {
     readonly socket: Socket,
   ) {
     const p = params ?? {};
-    this.params = typeof p === "function" ? (p as () => object) : () => p;
+    this.#params = typeof p === "function" ? (p as () => object) : () => p;
     this.timeout = socket.timeout;
-    this.joinPush = new Push(this, CHANNEL_EVENTS.join, () => this.params(), this.timeout);
-    this.rejoinTimer = new Timer(() => {
+    this.#joinPush = new Push(this, CHANNEL_EVENTS.join, () => this.#params(), this.timeout);
+    this.#rejoinTimer = new Timer(() => {
       if (this.socket.isConnected()) this.rejoin();
     }, socket.rejoinAfterMs);
 
-    this.stateChangeRefs.push(socket.onError(() => this.rejoinTimer.reset()));
-    this.stateChangeRefs.push(
+    this.#stateChangeRefs.push(socket.onError(() => this.#rejoinTimer.reset()));
+    this.#stateChangeRefs.push(
       socket.onOpen(() => {
-        this.rejoinTimer.reset();
+        this.#rejoinTimer.reset();
         if (this.isErrored()) this.rejoin();
       }),
     );
 
-    this.joinPush.receive("ok", () => {
-      this.state = CHANNEL_STATES.joined;
-      this.rejoinTimer.reset();
-      const buffered = this.pushBuffer;
-      this.pushBuffer = [];
+    this.#joinPush.receive("ok", () => {
+      this.#state = CHANNEL_STATES.joined;
+      this.#rejoinTimer.reset();
+      const buffered = this.#pushBuffer;
+      this.#pushBuffer = [];
       for (const push of buffered) push.send();
     });
-    this.joinPush.receive("error", () => {
-      this.state = CHANNEL_STATES.errored;
+    this.#joinPush.receive("error", () => {
+      this.#state = CHANNEL_STATES.errored;
       // A refused join is retried like a crashed one, as phoenix does; call leave() in
       // an "error" callback to stop retrying.
-      if (this.socket.isConnected()) this.rejoinTimer.scheduleTimeout();
+      if (this.socket.isConnected()) this.#rejoinTimer.scheduleTimeout();
     });
-    this.joinPush.receive("timeout", () => {
-      this.log("timeout", this.joinPush.timeout);
+    this.#joinPush.receive("timeout", () => {
+      this.#log("timeout", this.#joinPush.timeout);
       // The server may have completed the join we stopped waiting for: undo it.
       new Push(this, CHANNEL_EVENTS.leave, () => ({}), this.timeout).send();
-      this.state = CHANNEL_STATES.errored;
-      this.joinPush.reset();
-      if (this.socket.isConnected()) this.rejoinTimer.scheduleTimeout();
+      this.#state = CHANNEL_STATES.errored;
+      this.#joinPush.reset();
+      if (this.socket.isConnected()) this.#rejoinTimer.scheduleTimeout();
     });
 
     this.onClose(() => {
-      this.rejoinTimer.reset();
-      this.log(`close ${this.joinRef()}`);
-      this.state = CHANNEL_STATES.closed;
+      this.#rejoinTimer.reset();
+      this.#log(`close ${this.joinRef()}`);
+      this.#state = CHANNEL_STATES.closed;
       this.socket.remove(this);
     });
     this.onError((reason) => {
-      this.log("error", reason);
-      if (this.isJoining()) this.joinPush.reset();
-      this.state = CHANNEL_STATES.errored;
-      if (this.socket.isConnected()) this.rejoinTimer.scheduleTimeout();
+      this.#log("error", reason);
+      if (this.isJoining()) this.#joinPush.reset();
+      this.#state = CHANNEL_STATES.errored;
+      if (this.socket.isConnected()) this.#rejoinTimer.scheduleTimeout();
     });
     this.on(CHANNEL_EVENTS.reply, (payload, ref) => {
       this.trigger(this.replyEventName(ref), payload);
     });
+  }
+
+  /** Where the channel is in its lifecycle. */
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  /** Whether {@link Channel.join} was called: a channel instance joins only once. */
+  get joinedOnce(): boolean {
+    return this.#joinedOnce;
+  }
+
+  /** The event callbacks, in registration order, as a copy. */
+  get bindings(): readonly Binding[] {
+    return this.#bindings.slice();
   }
 
   /**
@@ -131,16 +156,16 @@ export class Channel {
    * @throws If the channel was already joined once.
    */
   join<Res = unknown, Err = unknown>(timeout: number = this.timeout): Push<Res, Err> {
-    if (this.joinedOnce) {
+    if (this.#joinedOnce) {
       throw new Error(
         "tried to join multiple times. 'join' can only be called a single time per channel instance",
       );
     }
     this.timeout = timeout;
-    this.joinedOnce = true;
+    this.#joinedOnce = true;
     this.rejoin();
     // The reply types only narrow what receive() callbacks are declared to accept.
-    return this.joinPush as Push<Res, Err>;
+    return this.#joinPush as Push<Res, Err>;
   }
 
   /**
@@ -151,11 +176,11 @@ export class Channel {
    * @param timeout - Timeout of the leave push.
    */
   leave(timeout: number = this.timeout): Push {
-    this.rejoinTimer.reset();
-    this.joinPush.cancelTimeout();
-    this.state = CHANNEL_STATES.leaving;
+    this.#rejoinTimer.reset();
+    this.#joinPush.cancelTimeout();
+    this.#state = CHANNEL_STATES.leaving;
     const onClose = () => {
-      this.log("leave");
+      this.#log("leave");
       this.trigger(CHANNEL_EVENTS.close, "leave");
     };
     const leavePush = new Push(this, CHANNEL_EVENTS.leave, () => ({}), timeout);
@@ -184,7 +209,7 @@ export class Channel {
     timeout: number = this.timeout,
   ): Push<Res, Err> {
     const body: unknown = payload || {};
-    if (!this.joinedOnce) {
+    if (!this.#joinedOnce) {
       throw new Error(
         `tried to push '${event}' to '${this.topic}' before joining. Use channel.join() before pushing events`,
       );
@@ -194,7 +219,7 @@ export class Channel {
       push.send();
     } else {
       push.startTimeout();
-      this.pushBuffer.push(push);
+      this.#pushBuffer.push(push);
     }
     return push;
   }
@@ -206,15 +231,15 @@ export class Channel {
    * @returns A ref for {@link Channel.off}.
    */
   on<P = unknown>(event: string, callback: BindingCallback<P>): number {
-    const ref = this.bindingRef++;
+    const ref = this.#bindingRef++;
     // Payloads are not validated at runtime: the payload type is the caller's claim.
-    this.bindings.push({ event, ref, callback: callback as BindingCallback });
+    this.#bindings.push({ event, ref, callback: callback as BindingCallback });
     return ref;
   }
 
   /** Unsubscribes the binding with `ref` from `event`, or all of the event's bindings. */
   off(event: string, ref?: number): void {
-    this.bindings = this.bindings.filter(
+    this.#bindings = this.#bindings.filter(
       (b) => !(b.event === event && (ref === undefined || ref === b.ref)),
     );
   }
@@ -267,15 +292,15 @@ export class Channel {
 
   /** The ref of the current join; null before joining and after a failed join attempt. */
   joinRef(): string | null {
-    return this.joinPush.ref;
+    return this.#joinPush.ref;
   }
 
   /** Sends the join again with a new join_ref, unless the channel is leaving. */
   rejoin(timeout: number = this.timeout): void {
     if (this.isLeaving()) return;
     this.socket.leaveOpenTopic(this.topic);
-    this.state = CHANNEL_STATES.joining;
-    this.joinPush.resend(timeout);
+    this.#state = CHANNEL_STATES.joining;
+    this.#joinPush.resend(timeout);
   }
 
   /**
@@ -289,7 +314,7 @@ export class Channel {
         "channel onMessage callbacks must return the payload, modified or unmodified",
       );
     }
-    const matching = this.bindings.filter((b) => b.event === event);
+    const matching = this.#bindings.filter((b) => b.event === event);
     for (const binding of matching) binding.callback(handled, ref, joinRef || this.joinRef());
   }
 
@@ -300,26 +325,26 @@ export class Channel {
 
   /** Whether the channel is closed. */
   isClosed(): boolean {
-    return this.state === CHANNEL_STATES.closed;
+    return this.#state === CHANNEL_STATES.closed;
   }
   /** Whether the channel errored and waits to rejoin. */
   isErrored(): boolean {
-    return this.state === CHANNEL_STATES.errored;
+    return this.#state === CHANNEL_STATES.errored;
   }
   /** Whether the channel is joined. */
   isJoined(): boolean {
-    return this.state === CHANNEL_STATES.joined;
+    return this.#state === CHANNEL_STATES.joined;
   }
   /** Whether a join is in flight. */
   isJoining(): boolean {
-    return this.state === CHANNEL_STATES.joining;
+    return this.#state === CHANNEL_STATES.joining;
   }
   /** Whether the channel is leaving. */
   isLeaving(): boolean {
-    return this.state === CHANNEL_STATES.leaving;
+    return this.#state === CHANNEL_STATES.leaving;
   }
 
-  private log(what: string, data?: unknown): void {
+  #log(what: string, data?: unknown): void {
     if (this.socket.hasLogger()) this.socket.log("channel", `${what} ${this.topic}`, data);
   }
 }

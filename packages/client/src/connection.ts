@@ -2,21 +2,20 @@ import type { Channel } from "./channel.js";
 import { SOCKET_STATES } from "./constants.js";
 import type { Transport, TransportCloseEvent, TransportMessageEvent } from "./transport.js";
 
-/** The socket callbacks a connection forwards its transport's events to. */
+/** What a connection asks of its socket, and the callbacks it forwards transport events to. */
 export interface ConnectionOwner {
-  connection: Connection | null;
-  onConnOpen(): void;
-  onConnError(error: unknown): void;
-  onConnMessage(event: TransportMessageEvent): void;
-  onConnClose(event: TransportCloseEvent): void;
+  /** Whether the socket still uses `connection`. */
+  uses(connection: Connection): boolean;
+  onOpen(): void;
+  onError(error: unknown): void;
+  onMessage(event: TransportMessageEvent): void;
+  onClose(event: TransportCloseEvent): void;
 }
 
 /**
  * The socket's use of one transport instance. Keeping this state per instance means a
  * transport that was replaced, but is still closing, cannot disturb its successor: its
- * events are ignored, and its joins and pings go away with it.
- *
- * @internal
+ * events are ignored, and its joins and pings go away with it. Internal to the package.
  */
 export class Connection {
   /**
@@ -40,25 +39,25 @@ export class Connection {
     readonly transport: Transport,
   ) {
     transport.onopen = () => {
-      if (this.isCurrent()) owner.onConnOpen();
+      if (this.isCurrent()) owner.onOpen();
     };
     transport.onerror = (error: unknown) => {
-      if (this.isCurrent()) owner.onConnError(error);
+      if (this.isCurrent()) owner.onError(error);
     };
     transport.onmessage = (event: TransportMessageEvent) => {
-      if (this.isCurrent()) owner.onConnMessage(event);
+      if (this.isCurrent()) owner.onMessage(event);
     };
     transport.onclose = (event: TransportCloseEvent) => {
       if (this.isCurrent() && !this.closeHandled) {
         this.closeHandled = true;
-        owner.onConnClose(event);
+        owner.onClose(event);
       }
     };
   }
 
   /** Whether the socket still uses this connection. */
   isCurrent(): boolean {
-    return this.owner.connection === this;
+    return this.owner.uses(this);
   }
 
   /** Whether the transport is open. */

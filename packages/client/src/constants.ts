@@ -1,7 +1,4 @@
-import { ChannelEvent } from "@tandem/protocol";
-
-/** The `vsn` query parameter sent on connect: the V2 JSON serializer. */
-export const DEFAULT_VSN = "2.0.0";
+import { ChannelEvent, CloseCode } from "@tandem/protocol";
 
 /** Default timeout in milliseconds for joins, leaves and pushes. */
 export const DEFAULT_TIMEOUT = 10_000;
@@ -10,13 +7,7 @@ export const DEFAULT_TIMEOUT = 10_000;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 
 /** WebSocket close code for a normal closure. */
-export const WS_CLOSE_NORMAL = 1000;
-
-/** Prefix of the `Sec-WebSocket-Protocol` entry that carries the auth token. */
-export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
-
-/** Path segment the server mounts the WebSocket transport on. */
-export const WEBSOCKET_PATH = "websocket";
+export const WS_CLOSE_NORMAL = CloseCode.normal;
 
 /** The `readyState` values of the WebSocket API. */
 export const SOCKET_STATES = { connecting: 0, open: 1, closing: 2, closed: 3 } as const;

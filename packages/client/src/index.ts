@@ -44,13 +44,11 @@ export {
 } from "./backoff.js";
 export { type Binding, type BindingCallback, Channel, type ChannelParams } from "./channel.js";
 export {
-  AUTH_TOKEN_PREFIX,
   CHANNEL_EVENTS,
   CHANNEL_STATES,
   type ChannelState,
   type ConnectionState,
   DEFAULT_TIMEOUT,
-  DEFAULT_VSN,
   SOCKET_STATES,
   WS_CLOSE_NORMAL,
 } from "./constants.js";

@@ -82,14 +82,14 @@ interface Callbacks<M extends JsonObject> {
  */
 export class Presence<M extends JsonObject = JsonObject> {
   /** The synced presences, keyed by presence key. Replaced or mutated by every sync. */
-  state: PresenceState<M> = Object.create(null);
+  #state: PresenceState<M> = Object.create(null);
   /** Diffs received while {@link inPendingSyncState}, applied after the next state arrives. */
-  pendingDiffs: PresenceDiff<M>[] = [];
+  #pendingDiffs: PresenceDiff<M>[] = [];
   /** The channel join ref under which the last `presence_state` arrived. */
-  joinRef: string | null = null;
+  #joinRef: string | null = null;
   /** The channel whose presence events this instance follows. */
   readonly channel: PresenceChannel;
-  private callbacks: Callbacks<M> = {
+  #callbacks: Callbacks<M> = {
     onJoin: noop,
     onLeave: noop,
     onSync: noop,
@@ -102,15 +102,15 @@ export class Presence<M extends JsonObject = JsonObject> {
 
     channel.on(events.state, (payload) => {
       // Callbacks replaced while this message is processed take effect from the next one.
-      const callbacks = { ...this.callbacks };
-      this.joinRef = channel.joinRef() ?? null;
+      const callbacks = { ...this.#callbacks };
+      this.#joinRef = channel.joinRef() ?? null;
       // syncState never mutates the state it is given, so the old state serves as "before".
-      const before = this.state;
-      this.step(callbacks, before, (onJoin, onLeave) =>
+      const before = this.#state;
+      this.#step(callbacks, before, (onJoin, onLeave) =>
         Presence.syncState(before, payload as PresenceState<M>, onJoin, onLeave),
       );
-      for (const diff of this.pendingDiffs) this.applyDiff(callbacks, diff);
-      this.pendingDiffs = [];
+      for (const diff of this.#pendingDiffs) this.#applyDiff(callbacks, diff);
+      this.#pendingDiffs = [];
       callbacks.onSync();
     });
 
@@ -119,28 +119,36 @@ export class Presence<M extends JsonObject = JsonObject> {
       // A diff for a join whose state has not arrived yet cannot be applied to the old
       // state: keep it until the state comes (phoenix#2255).
       if (this.inPendingSyncState()) {
-        this.pendingDiffs.push(diff);
+        this.#pendingDiffs.push(diff);
       } else {
-        const callbacks = { ...this.callbacks };
-        this.applyDiff(callbacks, diff);
+        const callbacks = { ...this.#callbacks };
+        this.#applyDiff(callbacks, diff);
         callbacks.onSync();
       }
     });
   }
 
+  /**
+   * The synced presences, keyed by presence key: what {@link Presence.list} lists. Read
+   * it, do not change it; a sync replaces it or changes it in place.
+   */
+  get state(): Readonly<PresenceState<M>> {
+    return this.#state;
+  }
+
   /** Sets the join callback, replacing the previous one. Fires only after a state arrived. */
   onJoin(callback: PresenceOnJoin<M>): void {
-    this.callbacks.onJoin = callback;
+    this.#callbacks.onJoin = callback;
   }
 
   /** Sets the leave callback, replacing the previous one. Fires only after a state arrived. */
   onLeave(callback: PresenceOnLeave<M>): void {
-    this.callbacks.onLeave = callback;
+    this.#callbacks.onLeave = callback;
   }
 
   /** Sets the callback run after each applied state or diff, replacing the previous one. */
   onSync(callback: () => void): void {
-    this.callbacks.onSync = callback;
+    this.#callbacks.onSync = callback;
   }
 
   /**
@@ -154,14 +162,14 @@ export class Presence<M extends JsonObject = JsonObject> {
    * Pass `null` to stop, which also stops the bookkeeping it costs.
    */
   onChange(callback: PresenceChangeCallback<M> | null): void {
-    this.callbacks.onChange = callback;
+    this.#callbacks.onChange = callback;
   }
 
   /** Lists the presences in key order, or what `chooser` picks from each. */
   list(): PresenceEntry<M>[];
   list<T>(chooser: PresenceChooser<M, T>): T[];
   list<T>(chooser?: PresenceChooser<M, T>): (T | PresenceEntry<M>)[] {
-    return chooser ? Presence.list(this.state, chooser) : Presence.list(this.state);
+    return chooser ? Presence.list(this.#state, chooser) : Presence.list(this.#state);
   }
 
   /**
@@ -169,7 +177,7 @@ export class Presence<M extends JsonObject = JsonObject> {
    * state for the new join arrives. Diffs received meanwhile go to {@link pendingDiffs}.
    */
   inPendingSyncState(): boolean {
-    return !this.joinRef || this.joinRef !== this.channel.joinRef();
+    return !this.#joinRef || this.#joinRef !== this.channel.joinRef();
   }
 
   /**
@@ -268,10 +276,10 @@ export class Presence<M extends JsonObject = JsonObject> {
     );
   }
 
-  private applyDiff(callbacks: Callbacks<M>, diff: PresenceDiff<M>): void {
-    const before = callbacks.onChange ? snapshotKeys(this.state, diff) : this.state;
-    this.step(callbacks, before, (onJoin, onLeave) =>
-      Presence.syncDiff(this.state, diff, onJoin, onLeave),
+  #applyDiff(callbacks: Callbacks<M>, diff: PresenceDiff<M>): void {
+    const before = callbacks.onChange ? snapshotKeys(this.#state, diff) : this.#state;
+    this.#step(callbacks, before, (onJoin, onLeave) =>
+      Presence.syncDiff(this.#state, diff, onJoin, onLeave),
     );
   }
 
@@ -279,18 +287,18 @@ export class Presence<M extends JsonObject = JsonObject> {
    * Runs one sync, then reports each key it touched to `onChange` if one is set, comparing
    * `before` (which must hold the touched keys as they were) with the new state.
    */
-  private step(
+  #step(
     callbacks: Callbacks<M>,
     before: PresenceState<M>,
     sync: (onJoin: PresenceOnJoin<M>, onLeave: PresenceOnLeave<M>) => PresenceState<M>,
   ): void {
     const { onJoin, onLeave, onChange } = callbacks;
     if (!onChange) {
-      this.state = sync(onJoin, onLeave);
+      this.#state = sync(onJoin, onLeave);
       return;
     }
     const touched = new Set<string>();
-    this.state = sync(
+    this.#state = sync(
       (key, current, newPres) => {
         touched.add(key);
         onJoin(key, current, newPres);
@@ -301,7 +309,7 @@ export class Presence<M extends JsonObject = JsonObject> {
       },
     );
     for (const key of touched) {
-      const change = describeChange(before[key], this.state[key]);
+      const change = describeChange(before[key], this.#state[key]);
       if (change) onChange(key, change);
     }
   }

@@ -21,17 +21,15 @@ interface ReceiveHook {
  */
 export class Push<Res = unknown, Err = unknown> {
   /** The ref of the current send; a new one is taken every time the push is (re)sent. */
-  ref: string | null = null;
-  /** The channel event a reply to {@link Push.ref} is routed through. */
-  refEvent: string | null = null;
+  #ref: string | null = null;
+  /** The channel event a reply to the current ref is routed through. */
+  #refEvent: string | null = null;
   /** The reply received for the current send, if any. */
-  receivedResp: PushReply | null = null;
-  /** Whether the push was handed to the socket since its last reset. */
-  sent = false;
+  #receivedResp: PushReply | null = null;
   /** The pending timeout, if any. */
-  timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  #timeoutTimer: ReturnType<typeof setTimeout> | null = null;
   /** Callbacks by status, in registration order. */
-  recHooks: ReceiveHook[] = [];
+  #recHooks: ReceiveHook[] = [];
 
   /**
    * @param channel - The channel to push on.
@@ -46,6 +44,11 @@ export class Push<Res = unknown, Err = unknown> {
     public timeout: number,
   ) {}
 
+  /** The ref of the current send, null before the first; every (re)send takes a new one. */
+  get ref(): string | null {
+    return this.#ref;
+  }
+
   /** Sends again with a new ref and, optionally, a new timeout. */
   resend(timeout: number): void {
     this.timeout = timeout;
@@ -57,13 +60,12 @@ export class Push<Res = unknown, Err = unknown> {
   send(): void {
     if (this.hasReceived("timeout")) return;
     this.startTimeout();
-    this.sent = true;
     this.channel.socket.push(
       {
         topic: this.channel.topic,
         event: this.event,
         payload: this.payload(),
-        ref: this.ref,
+        ref: this.#ref,
         join_ref: this.channel.joinRef(),
       },
       this.channel,
@@ -81,26 +83,25 @@ export class Push<Res = unknown, Err = unknown> {
   receive(status: string, callback: (response: never) => void): this {
     // Replies are not validated at runtime: the response type is the caller's claim.
     const hook = callback as (response: unknown) => void;
-    if (this.receivedResp && this.receivedResp.status === status) {
-      hook(this.receivedResp.response);
+    if (this.#receivedResp && this.#receivedResp.status === status) {
+      hook(this.#receivedResp.response);
     }
-    this.recHooks.push({ status, callback: hook });
+    this.#recHooks.push({ status, callback: hook });
     return this;
   }
 
   /** Forgets the current send: its ref, its reply binding and any reply received. */
   reset(): void {
-    this.cancelRefEvent();
-    this.ref = null;
-    this.refEvent = null;
-    this.receivedResp = null;
-    this.sent = false;
+    this.#cancelRefEvent();
+    this.#ref = null;
+    this.#refEvent = null;
+    this.#receivedResp = null;
   }
 
   /** Stops waiting for the timeout. */
   cancelTimeout(): void {
-    clearTimeout(this.timeoutTimer ?? undefined);
-    this.timeoutTimer = null;
+    clearTimeout(this.#timeoutTimer ?? undefined);
+    this.#timeoutTimer = null;
   }
 
   /**
@@ -108,35 +109,35 @@ export class Push<Res = unknown, Err = unknown> {
    * the previous reply binding is dropped so buffered pushes do not leak bindings.
    */
   startTimeout(): void {
-    if (this.timeoutTimer) this.cancelTimeout();
-    this.cancelRefEvent();
-    this.ref = this.channel.socket.makeRef();
-    const refEvent = this.channel.replyEventName(this.ref);
-    this.refEvent = refEvent;
+    if (this.#timeoutTimer) this.cancelTimeout();
+    this.#cancelRefEvent();
+    this.#ref = this.channel.socket.makeRef();
+    const refEvent = this.channel.replyEventName(this.#ref);
+    this.#refEvent = refEvent;
     this.channel.on<PushReply>(refEvent, (reply) => {
-      this.cancelRefEvent();
+      this.#cancelRefEvent();
       this.cancelTimeout();
-      this.receivedResp = reply;
-      this.matchReceive(reply);
+      this.#receivedResp = reply;
+      this.#matchReceive(reply);
     });
-    this.timeoutTimer = setTimeout(() => this.trigger("timeout", {}), this.timeout);
+    this.#timeoutTimer = setTimeout(() => this.trigger("timeout", {}), this.timeout);
   }
 
   /** Whether the reply for the current send has `status`. */
   hasReceived(status: string): boolean {
-    return this.receivedResp?.status === status;
+    return this.#receivedResp?.status === status;
   }
 
   /** Delivers a reply locally, as if the server had sent it. */
   trigger(status: string, response: unknown): void {
-    if (this.refEvent) this.channel.trigger(this.refEvent, { status, response });
+    if (this.#refEvent) this.channel.trigger(this.#refEvent, { status, response });
   }
 
-  private matchReceive({ status, response }: PushReply): void {
-    for (const hook of this.recHooks.filter((h) => h.status === status)) hook.callback(response);
+  #matchReceive({ status, response }: PushReply): void {
+    for (const hook of this.#recHooks.filter((h) => h.status === status)) hook.callback(response);
   }
 
-  private cancelRefEvent(): void {
-    if (this.refEvent) this.channel.off(this.refEvent);
+  #cancelRefEvent(): void {
+    if (this.#refEvent) this.channel.off(this.#refEvent);
   }
 }

@@ -1,15 +1,20 @@
-import { defaultReconnectAfterMs, defaultRejoinAfterMs, jitteredBackoff } from "./backoff.js";
-import { Channel, type ChannelParams } from "./channel.js";
-import { Connection } from "./connection.js";
 import {
   AUTH_TOKEN_PREFIX,
+  ChannelEvent,
+  DEFAULT_VSN,
+  PHOENIX_TOPIC,
+  SUBPROTOCOL,
+  WEBSOCKET_PATH,
+} from "@tandem/protocol";
+import { defaultReconnectAfterMs, defaultRejoinAfterMs, jitteredBackoff } from "./backoff.js";
+import { Channel, type ChannelParams, stateChangeRefsOf } from "./channel.js";
+import { Connection, type ConnectionOwner } from "./connection.js";
+import {
   CHANNEL_EVENTS,
   type ConnectionState,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_TIMEOUT,
-  DEFAULT_VSN,
   SOCKET_STATES,
-  WEBSOCKET_PATH,
   WS_CLOSE_NORMAL,
 } from "./constants.js";
 import { appendParams } from "./params.js";
@@ -111,24 +116,24 @@ function globalWebSocket(): TransportConstructor | undefined {
  */
 export class Socket {
   /** Registered lifecycle callbacks as `[ref, callback]` pairs. */
-  stateChangeCallbacks: {
+  #stateChangeCallbacks: {
     open: [string, OpenCallback][];
     close: [string, CloseCallback][];
     error: [string, ErrorCallback][];
     message: [string, MessageCallback][];
   } = { open: [], close: [], error: [], message: [] };
   /** Channels created on this socket and not yet removed. */
-  channels: Channel[] = [];
+  #channels: Channel[] = [];
   /** Sends waiting for the connection to open. */
-  sendBuffer: (() => void)[] = [];
+  #sendBuffer: (() => void)[] = [];
   /** The last ref handed out by {@link Socket.makeRef}. */
-  ref = 0;
+  #ref = 0;
   /** Default timeout for joins, leaves and pushes. */
   readonly timeout: number;
   /** The transport class. */
-  transport: TransportConstructor;
+  #transport: TransportConstructor;
   /** Connections that opened so far. */
-  establishedConnections = 0;
+  #establishedConnections = 0;
   /** The encoder in use. */
   readonly encode: Encode;
   /** The decoder in use. */
@@ -137,18 +142,18 @@ export class Socket {
    * Whether the last close was one we asked for. Starts true so that a page becoming
    * visible does not connect a socket that never connected.
    */
-  closeWasClean = true;
+  #closeWasClean = true;
   /** The transport's binary type. */
   readonly binaryType: string;
   /** The connection over the current transport instance, if any. */
-  connection: Connection | null = null;
+  #connection: Connection | null = null;
   /**
    * Bumped on every connect, disconnect and transport replacement, so that deferred work
    * can tell whether the socket moved on in the meantime.
    */
-  connectClock = 1;
+  #connectClock = 1;
   /** The connection opened when the page was last shown. */
-  visibilityConnection: Connection | null = null;
+  #visibilityConnection: Connection | null = null;
   /** Heartbeat interval and reply timeout. */
   readonly heartbeatIntervalMs: number;
   /** Channel rejoin backoff. */
@@ -156,23 +161,33 @@ export class Socket {
   /** Socket reconnect backoff. */
   readonly reconnectAfterMs: Backoff;
   /** The logger, if any. */
-  logger: Logger | null;
+  #logger: Logger | null;
   /** Connect params, evaluated on every connect. */
-  params: () => object;
+  #params: () => object;
   /** The endpoint with the transport path appended, e.g. `"/socket/websocket"`. */
   readonly endPoint: string;
   /** The protocol version sent on connect. */
   readonly vsn: string;
   /** The auth token source, if any. */
-  readonly authToken: (() => string) | undefined;
+  readonly #authToken: (() => string) | undefined;
   /** Ref of the heartbeat awaiting its reply. */
-  pendingHeartbeatRef: string | null = null;
+  #pendingHeartbeatRef: string | null = null;
   /** Fires the next heartbeat. */
-  heartbeatTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #heartbeatTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Fires when the pending heartbeat was not answered in time. */
-  heartbeatTimeoutTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #heartbeatTimeoutTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Reconnects with the reconnect backoff. */
-  readonly reconnectTimer: Timer;
+  readonly #reconnectTimer: Timer;
+  /** The socket's side of every connection: transport events come back through it. */
+  readonly #connectionOwner: ConnectionOwner = {
+    uses: (connection) => this.#connection === connection,
+    onOpen: () => this.#onConnOpen(),
+    onError: (error) => this.#onConnError(error),
+    onMessage: (event) => this.#onConnMessage(event),
+    onClose: (event) => this.#onConnClose(event),
+  };
+  /** Removes the page-lifecycle listeners when aborted, see {@link Socket.dispose}. */
+  readonly #pageListeners = new AbortController();
 
   /**
    * @param endPoint - Where the socket is mounted: `"ws://host/socket"`, `"//host/socket"`
@@ -188,7 +203,7 @@ export class Socket {
           'e.g. `import { WebSocket } from "ws"` and `new Socket(url, { transport: WebSocket })`',
       );
     }
-    this.transport = transport;
+    this.#transport = transport;
     this.timeout = opts.timeout || DEFAULT_TIMEOUT;
     this.encode = opts.encode ?? serializer.encode;
     this.decode = opts.decode ?? serializer.decode;
@@ -199,33 +214,51 @@ export class Socket {
     this.reconnectAfterMs = opts.reconnectJitter
       ? jitteredBackoff(reconnectAfterMs, opts.reconnectJitter)
       : reconnectAfterMs;
-    this.logger = opts.logger ?? null;
-    if (!this.logger && opts.debug) {
-      this.logger = (kind, msg, data) => console.log(`${kind}: ${msg}`, data);
+    this.#logger = opts.logger ?? null;
+    if (!this.#logger && opts.debug) {
+      this.#logger = (kind, msg, data) => console.log(`${kind}: ${msg}`, data);
     }
-    this.params = toThunk(opts.params ?? {});
+    this.#params = toThunk(opts.params ?? {});
     this.endPoint = `${endPoint}/${WEBSOCKET_PATH}`;
     this.vsn = opts.vsn || DEFAULT_VSN;
     const token = opts.authToken;
-    this.authToken = token ? (typeof token === "function" ? token : () => token) : undefined;
-    this.reconnectTimer = new Timer(() => {
-      if (this.pageHidden) {
+    this.#authToken = token ? (typeof token === "function" ? token : () => token) : undefined;
+    this.#reconnectTimer = new Timer(() => {
+      if (this.#pageHidden) {
         this.log("transport", "not reconnecting while the page is hidden");
-        this.teardown();
+        this.#teardown();
         return;
       }
-      this.teardownAndReconnect(() => this.connect());
+      this.#teardownAndReconnect(() => this.connect());
     }, this.reconnectAfterMs);
-    this.listenToPageLifecycle();
+    this.#listenToPageLifecycle();
+  }
+
+  /** How many connections opened so far; more than zero once the socket has connected. */
+  get establishedConnections(): number {
+    return this.#establishedConnections;
+  }
+
+  /**
+   * Whether the last close was one we asked for (`disconnect()`), rather than a dropped
+   * connection the socket reconnects. True before the first connect.
+   */
+  get closeWasClean(): boolean {
+    return this.#closeWasClean;
+  }
+
+  /** The channels created on this socket and not yet removed, as a copy. */
+  get channels(): readonly Channel[] {
+    return this.#channels.slice();
   }
 
   /** The transport instance of the current connection, if any. */
   get conn(): Transport | null {
-    return this.connection?.transport ?? null;
+    return this.#connection?.transport ?? null;
   }
 
   /** Whether the page is hidden; always false outside browsers. */
-  get pageHidden(): boolean {
+  get #pageHidden(): boolean {
     return typeof document !== "undefined" && document.visibilityState === "hidden";
   }
 
@@ -236,7 +269,7 @@ export class Socket {
 
   /** The URL to connect to, with params and `vsn` in the query string. */
   endPointURL(): string {
-    const uri = appendParams(appendParams(this.endPoint, this.params()), { vsn: this.vsn });
+    const uri = appendParams(appendParams(this.endPoint, this.#params()), { vsn: this.vsn });
     if (uri.charAt(0) !== "/") return uri;
     if (uri.charAt(1) === "/") return `${this.protocol()}:${uri}`;
     if (typeof location === "undefined") {
@@ -251,9 +284,9 @@ export class Socket {
    * @param params - Deprecated: pass `params` to the constructor instead.
    */
   connect(params?: SocketParams): void {
-    if (params) this.params = toThunk(params);
-    if (this.connection && !this.connection.ended) return;
-    this.transportConnect();
+    if (params) this.#params = toThunk(params);
+    if (this.#connection && !this.#connection.ended) return;
+    this.#transportConnect();
   }
 
   /**
@@ -265,12 +298,25 @@ export class Socket {
    * @param reason - A close reason.
    */
   disconnect(callback?: () => void, code?: number, reason?: string): void {
-    this.connectClock++;
-    this.closeWasClean = true;
-    this.reconnectTimer.reset();
+    this.#connectClock++;
+    this.#closeWasClean = true;
+    this.#reconnectTimer.reset();
     // Connecting again opens a new connection at once instead of waiting for this one.
-    if (this.connection) this.connection.ended = true;
-    this.teardown(callback, code, reason);
+    if (this.#connection) this.#connection.ended = true;
+    this.#teardown(callback, code, reason);
+  }
+
+  /**
+   * Disconnects and removes the socket's page-lifecycle listeners (`pagehide`,
+   * `pageshow`, `visibilitychange`, `resume`), so that nothing on the page keeps the
+   * socket alive. Call it when done with a socket, for example when the component that
+   * made it unmounts. Calling it again does nothing more. A disposed socket can still
+   * connect, but no longer follows the page's lifecycle.
+   */
+  dispose(): void {
+    if (this.#pageListeners.signal.aborted) return;
+    this.#pageListeners.abort();
+    this.disconnect();
   }
 
   /**
@@ -280,66 +326,66 @@ export class Socket {
    * @returns The connect clock after the switch.
    */
   replaceTransport(newTransport: TransportConstructor): number {
-    const connectClock = ++this.connectClock;
-    this.closeWasClean = true;
-    this.reconnectTimer.reset();
+    const connectClock = ++this.#connectClock;
+    this.#closeWasClean = true;
+    this.#reconnectTimer.reset();
     // Replaced first, as the channel error callbacks below may already connect again.
-    this.transport = newTransport;
-    const connection = this.connection;
+    this.#transport = newTransport;
+    const connection = this.#connection;
     if (connection) {
       const wasOpen = connection.isOpen();
-      this.connection = null;
+      this.#connection = null;
       connection.ended = true;
       connection.close();
-      this.clearHeartbeats();
+      this.#clearHeartbeats();
       // Pushes in flight on the old connection are lost, so channels must rejoin.
-      if (wasOpen) this.triggerChanError("connection_closed", connection);
+      if (wasOpen) this.#triggerChanError("connection_closed", connection);
     }
     return connectClock;
   }
 
   /** Sends a diagnostic to the logger, if there is one. */
   log(kind: string, msg: string, data?: unknown): void {
-    this.logger?.(kind, msg, data);
+    this.#logger?.(kind, msg, data);
   }
 
   /** Whether a logger is set; check it before building expensive log messages. */
   hasLogger(): boolean {
-    return this.logger !== null;
+    return this.#logger !== null;
   }
 
   /** Runs `callback` whenever a connection opens. @returns A ref for {@link Socket.off}. */
   onOpen(callback: OpenCallback): string {
     const ref = this.makeRef();
-    this.stateChangeCallbacks.open.push([ref, callback]);
+    this.#stateChangeCallbacks.open.push([ref, callback]);
     return ref;
   }
 
   /** Runs `callback` whenever a connection closes. @returns A ref for {@link Socket.off}. */
   onClose(callback: CloseCallback): string {
     const ref = this.makeRef();
-    this.stateChangeCallbacks.close.push([ref, callback]);
+    this.#stateChangeCallbacks.close.push([ref, callback]);
     return ref;
   }
 
   /** Runs `callback` on transport errors. @returns A ref for {@link Socket.off}. */
   onError(callback: ErrorCallback): string {
     const ref = this.makeRef();
-    this.stateChangeCallbacks.error.push([ref, callback]);
+    this.#stateChangeCallbacks.error.push([ref, callback]);
     return ref;
   }
 
   /** Runs `callback` for every incoming message. @returns A ref for {@link Socket.off}. */
   onMessage(callback: MessageCallback): string {
     const ref = this.makeRef();
-    this.stateChangeCallbacks.message.push([ref, callback]);
+    this.#stateChangeCallbacks.message.push([ref, callback]);
     return ref;
   }
 
   /** Removes the lifecycle callbacks registered under `refs`. */
   off(refs: readonly string[]): void {
     const keep = <T>([ref]: [string, T]) => !refs.includes(ref);
-    const cbs = this.stateChangeCallbacks;
+    const cbs = this.#stateChangeCallbacks;
     cbs.open = cbs.open.filter(keep);
     cbs.close = cbs.close.filter(keep);
     cbs.error = cbs.error.filter(keep);
@@ -353,12 +399,12 @@ export class Socket {
    * @returns False, without sending, if the socket is not connected.
    */
   ping(callback: (rttMs: number) => void): boolean {
-    const connection = this.connection;
+    const connection = this.#connection;
     if (!connection || !this.isConnected()) return false;
     const ref = this.makeRef();
     const start = Date.now();
     connection.pings.set(ref, () => callback(Date.now() - start));
-    this.push({ topic: "phoenix", event: "heartbeat", payload: {}, ref });
+    this.push({ topic: PHOENIX_TOPIC, event: ChannelEvent.heartbeat, payload: {}, ref });
     return true;
   }
 
@@ -383,8 +429,8 @@ export class Socket {
 
   /** Forgets a channel and its lifecycle callbacks. Called when the channel closes. */
   remove(channel: Channel): void {
-    this.off(channel.stateChangeRefs);
-    this.channels = this.channels.filter((c) => c !== channel);
+    this.off(stateChangeRefsOf(channel));
+    this.#channels = this.#channels.filter((c) => c !== channel);
   }
 
   /**
@@ -396,7 +442,7 @@ export class Socket {
    */
   channel(topic: string, chanParams: ChannelParams = {}): Channel {
     const channel = new Channel(topic, chanParams, this);
-    this.channels.push(channel);
+    this.#channels.push(channel);
     return channel;
   }
 
@@ -413,19 +459,18 @@ export class Socket {
       this.log("push", `${topic} ${event} (${join_ref}, ${ref})`, payload);
     }
     if (this.isConnected()) {
-      this.send(data, channel);
+      this.#send(data, channel);
     } else {
-      this.sendBuffer.push(() => {
-        if (!this.isOutdated(data, channel)) this.send(data, channel);
+      this.#sendBuffer.push(() => {
+        if (!this.#isOutdated(data, channel)) this.#send(data, channel);
       });
     }
   }
 
   /** The next ref, as a string; wraps to 0 if the counter stops increasing. */
   makeRef(): string {
-    const next = this.ref + 1;
-    this.ref = next === this.ref ? 0 : next;
-    return this.ref.toString();
+    this.#ref = nextRef(this.#ref);
+    return this.#ref.toString();
   }
 
   /**
@@ -433,7 +478,7 @@ export class Socket {
    * old one when a topic is joined again on the same connection.
    */
   leaveOpenTopic(topic: string): void {
-    const duplicate = this.channels.find(
+    const duplicate = this.#channels.find(
       (c) => c.topic === topic && (c.isJoined() || c.isJoining()),
     );
     if (duplicate) {
@@ -442,73 +487,78 @@ export class Socket {
     }
   }
 
-  /** @internal Sends a heartbeat and starts waiting for its reply. */
-  sendHeartbeat(): void {
+  /** Sends a heartbeat and starts waiting for its reply. */
+  #sendHeartbeat(): void {
     if (!this.isConnected()) return;
-    this.pendingHeartbeatRef = this.makeRef();
-    this.push({ topic: "phoenix", event: "heartbeat", payload: {}, ref: this.pendingHeartbeatRef });
-    this.heartbeatTimeoutTimer = setTimeout(
-      () => this.heartbeatTimeout(),
+    this.#pendingHeartbeatRef = this.makeRef();
+    this.push({
+      topic: PHOENIX_TOPIC,
+      event: ChannelEvent.heartbeat,
+      payload: {},
+      ref: this.#pendingHeartbeatRef,
+    });
+    this.#heartbeatTimeoutTimer = setTimeout(
+      () => this.#heartbeatTimeout(),
       this.heartbeatIntervalMs,
     );
   }
 
-  /** @internal Sends everything buffered while offline. */
-  flushSendBuffer(): void {
-    if (!this.isConnected() || this.sendBuffer.length === 0) return;
-    const buffered = this.sendBuffer;
-    this.sendBuffer = [];
+  /** Sends everything buffered while offline. */
+  #flushSendBuffer(): void {
+    if (!this.isConnected() || this.#sendBuffer.length === 0) return;
+    const buffered = this.#sendBuffer;
+    this.#sendBuffer = [];
     for (const send of buffered) send();
   }
 
-  /** @internal Handles the transport opening: flush, reset backoff, start heartbeats. */
-  onConnOpen(): void {
+  /** Handles the transport opening: flush, reset backoff, start heartbeats. */
+  #onConnOpen(): void {
     if (this.hasLogger()) this.log("transport", `connected to ${this.endPointURL()}`);
-    this.closeWasClean = false;
-    this.establishedConnections++;
-    this.flushSendBuffer();
-    this.reconnectTimer.reset();
-    this.resetHeartbeat();
-    for (const [, callback] of this.stateChangeCallbacks.open) callback();
+    this.#closeWasClean = false;
+    this.#establishedConnections++;
+    this.#flushSendBuffer();
+    this.#reconnectTimer.reset();
+    this.#resetHeartbeat();
+    for (const [, callback] of this.#stateChangeCallbacks.open) callback();
   }
 
-  /** @internal Handles the transport closing: error channels, maybe reconnect. */
-  onConnClose(event: TransportCloseEvent): void {
-    const connection = this.connection;
+  /** Handles the transport closing: error channels, maybe reconnect. */
+  #onConnClose(event: TransportCloseEvent): void {
+    const connection = this.#connection;
     this.log("transport", "close", event);
-    this.clearHeartbeats();
+    this.#clearHeartbeats();
     // We only close a connection to disconnect or to reconnect, and the code doing so
     // handles what comes next. Any other close is reconnected whatever its code, since
     // servers and proxies also close with 1000.
     const closedByUs = connection?.closing ?? false;
-    this.triggerChanError("connection_closed", connection);
-    if (this.stillUses(connection) && !closedByUs && !this.closeWasClean) {
-      this.reconnectTimer.scheduleTimeout();
+    this.#triggerChanError("connection_closed", connection);
+    if (this.#stillUses(connection) && !closedByUs && !this.#closeWasClean) {
+      this.#reconnectTimer.scheduleTimeout();
     }
-    for (const [, callback] of this.stateChangeCallbacks.close) callback(event);
+    for (const [, callback] of this.#stateChangeCallbacks.close) callback(event);
   }
 
-  /** @internal Handles a transport error: notify callbacks, error channels. */
-  onConnError(error: unknown): void {
-    const connection = this.connection;
+  /** Handles a transport error: notify callbacks, error channels. */
+  #onConnError(error: unknown): void {
+    const connection = this.#connection;
     this.log("transport", "error", error);
-    const transportBefore = this.transport;
-    const establishedBefore = this.establishedConnections;
-    for (const [, callback] of this.stateChangeCallbacks.error) {
+    const transportBefore = this.#transport;
+    const establishedBefore = this.#establishedConnections;
+    for (const [, callback] of this.#stateChangeCallbacks.error) {
       callback(error, transportBefore, establishedBefore);
     }
-    this.triggerChanError("connection_error", connection);
+    this.#triggerChanError("connection_error", connection);
   }
 
-  /** @internal Decodes an incoming frame and dispatches it to channels and callbacks. */
-  onConnMessage(event: TransportMessageEvent): void {
-    const connection = this.connection;
+  /** Decodes an incoming frame and dispatches it to channels and callbacks. */
+  #onConnMessage(event: TransportMessageEvent): void {
+    const connection = this.#connection;
     const wasOpen = connection?.isOpen() ?? false;
     let dispatching = false;
     try {
       this.decode(event.data, (msg) => {
         dispatching = true;
-        this.dispatch(connection, wasOpen, msg);
+        this.#dispatch(connection, wasOpen, msg);
       });
     } catch (error) {
       // Errors from callbacks are the application's; only decoding errors are ours.
@@ -518,18 +568,18 @@ export class Socket {
   }
 
   /**
-   * @internal Errors the channels after `connection` stopped being open. Several paths
+   * Errors the channels after `connection` stopped being open. Several paths
    * notice that (error, close, teardown, heartbeat timeout); after the first, only the
    * channels whose current join travelled on that connection are errored, since callbacks
    * may already have joined others over a new connection.
    */
-  triggerChanError(reason: string, connection: Connection | null = this.connection): void {
+  #triggerChanError(reason: string, connection: Connection | null = this.#connection): void {
     let erroredBefore = false;
     if (connection && !connection.isOpen()) {
       erroredBefore = connection.channelsErrored;
       connection.channelsErrored = true;
     }
-    const joins = this.channels.map((channel) => [channel, channel.joinRef()] as const);
+    const joins = this.#channels.map((channel) => [channel, channel.joinRef()] as const);
     for (const [channel, joinRef] of joins) {
       // An earlier callback may have rejoined this channel: then this error is not its.
       if (channel.joinRef() !== joinRef) continue;
@@ -546,13 +596,13 @@ export class Socket {
     }
   }
 
-  private dispatch(connection: Connection | null, wasOpen: boolean, msg: IncomingMessage): void {
+  #dispatch(connection: Connection | null, wasOpen: boolean, msg: IncomingMessage): void {
     // A decoder may be asynchronous, and the connection may have moved on meanwhile.
-    if (connection !== this.connection || (wasOpen && !connection?.isOpen())) return;
+    if (connection !== this.#connection || (wasOpen && !connection?.isOpen())) return;
     const { topic, event, payload, ref, join_ref } = msg;
-    if (ref && ref === this.pendingHeartbeatRef) {
-      this.clearHeartbeats();
-      this.heartbeatTimer = setTimeout(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
+    if (ref && ref === this.#pendingHeartbeatRef) {
+      this.#clearHeartbeats();
+      this.#heartbeatTimer = setTimeout(() => this.#sendHeartbeat(), this.heartbeatIntervalMs);
     }
     if (this.hasLogger()) {
       const status = (payload as { status?: unknown } | null)?.status ?? "";
@@ -560,12 +610,12 @@ export class Socket {
     }
     // Removal replaces these lists rather than mutating them, so iterating the current
     // ones is safe while callbacks remove channels or callbacks.
-    for (const channel of this.channels) {
+    for (const channel of this.#channels) {
       if (channel.isMember(topic, event, payload, join_ref)) {
         channel.trigger(event, payload, ref, join_ref);
       }
     }
-    for (const [, callback] of this.stateChangeCallbacks.message) callback(msg);
+    for (const [, callback] of this.#stateChangeCallbacks.message) callback(msg);
     const ping = ref ? connection?.pings.get(ref) : undefined;
     if (ref && ping) {
       connection?.pings.delete(ref);
@@ -573,28 +623,28 @@ export class Socket {
     }
   }
 
-  private transportConnect(): void {
-    const previous = this.connection;
-    this.connectClock++;
-    this.closeWasClean = false;
+  #transportConnect(): void {
+    const previous = this.#connection;
+    this.#connectClock++;
+    this.#closeWasClean = false;
     // A reconnect scheduled earlier would tear this connection down; its tries are kept
     // until a connection opens.
-    clearTimeout(this.reconnectTimer.timer);
+    this.#reconnectTimer.cancel();
     let protocols: string[] | undefined;
-    if (this.authToken) {
-      const encoded = btoa(this.authToken()).replace(/=/g, "");
-      protocols = ["phoenix", `${AUTH_TOKEN_PREFIX}${encoded}`];
+    if (this.#authToken) {
+      const encoded = btoa(this.#authToken()).replace(/=/g, "");
+      protocols = [SUBPROTOCOL, `${AUTH_TOKEN_PREFIX}${encoded}`];
     }
-    const transport = new this.transport(this.endPointURL(), protocols);
+    const transport = new this.#transport(this.endPointURL(), protocols);
     transport.binaryType = this.binaryType;
-    this.connection = new Connection(this, transport);
+    this.#connection = new Connection(this.#connectionOwner, transport);
     // An ended connection may still be open while its buffer drains; its channels must
     // rejoin on the new connection rather than wait for it to close.
-    if (previous?.isOpen()) this.triggerChanError("connection_closed", previous);
+    if (previous?.isOpen()) this.#triggerChanError("connection_closed", previous);
   }
 
-  private send(data: OutgoingMessage, channel?: Channel): void {
-    const connection = this.connection;
+  #send(data: OutgoingMessage, channel?: Channel): void {
+    const connection = this.#connection;
     if (!connection) return;
     // Recorded before encoding, so a teardown during an asynchronous encode still
     // makes the channel rejoin.
@@ -604,71 +654,71 @@ export class Socket {
     this.encode(data, (frame) => {
       if (!connection.isCurrent() || !connection.isOpen()) return;
       // A leave must reach the server even though its channel is already gone locally.
-      if (data.event !== CHANNEL_EVENTS.leave && this.isOutdated(data, channel)) return;
+      if (data.event !== CHANNEL_EVENTS.leave && this.#isOutdated(data, channel)) return;
       connection.transport.send(frame);
     });
   }
 
   /** Whether a push belongs to an earlier join of its channel, or the channel closed. */
-  private isOutdated(data: OutgoingMessage, channel?: Channel): boolean {
+  #isOutdated(data: OutgoingMessage, channel?: Channel): boolean {
     return !!channel && (data.join_ref !== channel.joinRef() || channel.isClosed());
   }
 
-  private heartbeatTimeout(): void {
-    if (!this.pendingHeartbeatRef) return;
-    const connection = this.connection;
-    this.pendingHeartbeatRef = null;
+  #heartbeatTimeout(): void {
+    if (!this.#pendingHeartbeatRef) return;
+    const connection = this.#connection;
+    this.#pendingHeartbeatRef = null;
     this.log("transport", "heartbeat timeout, reconnecting");
-    this.closeWasClean = false;
+    this.#closeWasClean = false;
     // The connection is presumed dead: close it now rather than wait for its buffer, so
     // it no longer counts as connected when the channels error.
     connection?.close(WS_CLOSE_NORMAL, "heartbeat timeout");
     // Close and error callbacks may disconnect or connect, which wins over reconnecting.
-    if (!this.stillUses(connection)) return;
-    this.triggerChanError("heartbeat_timeout");
-    if (!this.stillUses(connection)) return;
-    this.teardownAndReconnect(() => this.reconnectTimer.scheduleTimeout());
+    if (!this.#stillUses(connection)) return;
+    this.#triggerChanError("heartbeat_timeout");
+    if (!this.#stillUses(connection)) return;
+    this.#teardownAndReconnect(() => this.#reconnectTimer.scheduleTimeout());
   }
 
-  private resetHeartbeat(): void {
-    this.clearHeartbeats();
-    this.heartbeatTimer = setTimeout(() => this.sendHeartbeat(), this.heartbeatIntervalMs);
+  #resetHeartbeat(): void {
+    this.#clearHeartbeats();
+    this.#heartbeatTimer = setTimeout(() => this.#sendHeartbeat(), this.heartbeatIntervalMs);
   }
 
-  private clearHeartbeats(): void {
-    clearTimeout(this.heartbeatTimer);
-    clearTimeout(this.heartbeatTimeoutTimer);
+  #clearHeartbeats(): void {
+    clearTimeout(this.#heartbeatTimer);
+    clearTimeout(this.#heartbeatTimeoutTimer);
     // A late reply to the pending heartbeat must not restart the heartbeats.
-    this.pendingHeartbeatRef = null;
+    this.#pendingHeartbeatRef = null;
   }
 
   /** Whether the socket still uses `connection` and has not given up on it. */
-  private stillUses(connection: Connection | null): boolean {
-    return this.connection === connection && !connection?.ended;
+  #stillUses(connection: Connection | null): boolean {
+    return this.#connection === connection && !connection?.ended;
   }
 
   /**
    * Tears the current connection down, then runs `reconnect` unless the socket was
    * disconnected or connected again meanwhile, which takes precedence.
    */
-  private teardownAndReconnect(reconnect: () => void): void {
-    const connection = this.connection;
-    const connectClock = this.connectClock;
-    this.teardown(() => {
-      if (connectClock !== this.connectClock || connection?.ended) return;
+  #teardownAndReconnect(reconnect: () => void): void {
+    const connection = this.#connection;
+    const connectClock = this.#connectClock;
+    this.#teardown(() => {
+      if (connectClock !== this.#connectClock || connection?.ended) return;
       reconnect();
     });
   }
 
-  private teardown(callback?: () => void, code?: number, reason?: string): void {
-    const connection = this.connection;
+  #teardown(callback?: () => void, code?: number, reason?: string): void {
+    const connection = this.#connection;
     if (!connection) {
       callback?.();
       return;
     }
     // The close event may arrive late or never reach onConnClose, and a heartbeat
     // timeout meanwhile would reconnect.
-    this.clearHeartbeats();
+    this.#clearHeartbeats();
     waitFor(
       () => !connection.transport.bufferedAmount || !connection.isOpen(),
       () => {
@@ -679,12 +729,12 @@ export class Socket {
           connection.close(code, reason);
           // Not left to onConnClose: the close event may come after we stop waiting, or
           // after a new connection replaced this one.
-          if (wasOpened) this.triggerChanError("connection_closed", connection);
+          if (wasOpened) this.#triggerChanError("connection_closed", connection);
         }
         waitFor(
           () => connection.transport.readyState === SOCKET_STATES.closed,
           () => {
-            if (this.connection === connection) this.connection = null;
+            if (this.#connection === connection) this.#connection = null;
             callback?.();
           },
         );
@@ -692,47 +742,62 @@ export class Socket {
     );
   }
 
-  private handleVisibilityChange(): void {
-    if (this.pageHidden) {
-      this.visibilityConnection = null;
+  #handleVisibilityChange(): void {
+    if (this.#pageHidden) {
+      this.#visibilityConnection = null;
       return;
     }
     // "resume" and "visibilitychange" can both fire on the way back: keep the connection
     // the first one started while it is still connecting.
-    const connection = this.connection;
-    if (connection && connection === this.visibilityConnection && connection.isConnecting()) {
+    const connection = this.#connection;
+    if (connection && connection === this.#visibilityConnection && connection.isConnecting()) {
       return;
     }
-    if (!this.isConnected() && !this.closeWasClean) {
+    if (!this.isConnected() && !this.#closeWasClean) {
       // A reconnect scheduled earlier would tear down the connection made here.
-      this.reconnectTimer.reset();
-      this.teardownAndReconnect(() => {
+      this.#reconnectTimer.reset();
+      this.#teardownAndReconnect(() => {
         this.connect();
-        this.visibilityConnection = this.connection;
+        this.#visibilityConnection = this.#connection;
       });
     }
   }
 
-  private listenToPageLifecycle(): void {
+  #listenToPageLifecycle(): void {
     if (typeof window === "undefined" || typeof window.addEventListener !== "function") return;
+    const listening = { signal: this.#pageListeners.signal };
     let awaitingPageShow: number | null = null;
-    window.addEventListener("pagehide", () => {
-      // An ended connection is only finishing its close, e.g. after disconnect().
-      if (this.connection && !this.connection.ended) {
-        this.disconnect();
-        awaitingPageShow = this.connectClock;
-      }
-    });
-    window.addEventListener("pageshow", () => {
-      if (awaitingPageShow === this.connectClock) {
-        awaitingPageShow = null;
-        this.connect();
-      }
-    });
-    window.addEventListener("visibilitychange", () => this.handleVisibilityChange());
+    window.addEventListener(
+      "pagehide",
+      () => {
+        // An ended connection is only finishing its close, e.g. after disconnect().
+        if (this.#connection && !this.#connection.ended) {
+          this.disconnect();
+          awaitingPageShow = this.#connectClock;
+        }
+      },
+      listening,
+    );
+    window.addEventListener(
+      "pageshow",
+      () => {
+        if (awaitingPageShow === this.#connectClock) {
+          awaitingPageShow = null;
+          this.connect();
+        }
+      },
+      listening,
+    );
+    window.addEventListener("visibilitychange", () => this.#handleVisibilityChange(), listening);
     // Some Chrome versions do not reliably fire visibilitychange after a page resumes.
-    window.document?.addEventListener("resume", () => this.handleVisibilityChange());
+    window.document?.addEventListener("resume", () => this.#handleVisibilityChange(), listening);
   }
+}
+
+/** The ref counter after `ref`: 0 once adding 1 no longer changes it (past 2^53). */
+export function nextRef(ref: number): number {
+  const next = ref + 1;
+  return next === ref ? 0 : next;
 }
 
 function toThunk(params: SocketParams): () => object {

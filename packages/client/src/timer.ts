@@ -13,9 +13,9 @@ export type Backoff = (tries: number) => number;
  */
 export class Timer {
   /** Attempts that have run since the last reset. */
-  tries = 0;
+  #tries = 0;
   /** The pending timeout, if any. */
-  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   /**
    * @param callback - What to run when the delay elapses.
@@ -28,19 +28,24 @@ export class Timer {
 
   /** Cancels the pending timeout and forgets the attempts made so far. */
   reset(): void {
-    this.tries = 0;
-    clearTimeout(this.timer);
+    this.#tries = 0;
+    this.cancel();
+  }
+
+  /** Cancels the pending timeout but keeps counting attempts from where they were. */
+  cancel(): void {
+    clearTimeout(this.#timer);
   }
 
   /** Replaces any pending timeout with one for the next attempt. */
   scheduleTimeout(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(
+    this.cancel();
+    this.#timer = setTimeout(
       () => {
-        this.tries += 1;
+        this.#tries += 1;
         this.callback();
       },
-      this.timerCalc(this.tries + 1),
+      this.timerCalc(this.#tries + 1),
     );
   }
 }

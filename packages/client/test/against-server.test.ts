@@ -178,7 +178,10 @@ describe("joining", () => {
     // Retried with the rejoin backoff, as phoenix does, each time refused again.
     await eventually(() => refusals.length >= 2);
     expect(refusals[0]).toEqual({ reason: "unauthorized" });
-    expect(push.receivedResp).toEqual({ status: "error", response: { reason: "unauthorized" } });
+    // A callback registered now still sees the last reply.
+    const late: unknown[] = [];
+    push.receive("error", (r) => late.push(r));
+    expect(late).toEqual([{ reason: "unauthorized" }]);
     channel.leave();
     const count = refusals.length;
     await sleep(80);
@@ -480,8 +483,6 @@ describe("errors and recovery", () => {
     server = await startServer(socketHandler, {}, port);
     expect(await first).toEqual(["ok", { offline: 1 }]);
     expect(await second).toEqual(["ok", { offline: 2 }]);
-    expect(channel.pushBuffer).toEqual([]);
-    expect(s.sendBuffer).toEqual([]);
   });
 
   it("does not rejoin a channel left while offline, and keeps the others", async () => {
@@ -494,7 +495,7 @@ describe("errors and recovery", () => {
     left.leave();
     expect(left.state).toBe("closed");
     server = await startServer(socketHandler, {}, port);
-    await eventually(() => kept.state === "joined" && s.sendBuffer.length === 0);
+    await eventually(() => kept.state === "joined");
     expect(await ok(kept.push("ping", {}))).toEqual({});
     expect(server.endpoint.pubsub.subscriberCount("room:kept")).toBe(1);
     expect(server.endpoint.pubsub.subscriberCount("room:left")).toBe(0);

@@ -60,7 +60,6 @@ describe("Timer", () => {
     expect(calc).toHaveBeenLastCalledWith(1);
     vi.advanceTimersByTime(100);
     expect(callback).toHaveBeenCalledTimes(1);
-    expect(timer.tries).toBe(1);
     timer.scheduleTimeout();
     expect(calc).toHaveBeenLastCalledWith(2);
     vi.advanceTimersByTime(199);
@@ -71,7 +70,8 @@ describe("Timer", () => {
 
   it("replaces a pending timeout, and reset cancels it and the tries", () => {
     const callback = vi.fn();
-    const timer = new Timer(callback, () => 100);
+    const calc = vi.fn(() => 100);
+    const timer = new Timer(callback, calc);
     timer.scheduleTimeout();
     timer.scheduleTimeout();
     vi.advanceTimersByTime(100);
@@ -80,6 +80,23 @@ describe("Timer", () => {
     timer.reset();
     vi.advanceTimersByTime(1000);
     expect(callback).toHaveBeenCalledTimes(1);
-    expect(timer.tries).toBe(0);
+    timer.scheduleTimeout();
+    expect(calc).toHaveBeenLastCalledWith(1);
+  });
+
+  it("cancel keeps the tries: the next attempt waits the next delay", () => {
+    const callback = vi.fn();
+    const timer = new Timer(callback, (tries) => tries * 100);
+    timer.scheduleTimeout();
+    vi.advanceTimersByTime(100);
+    timer.scheduleTimeout();
+    timer.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(callback).toHaveBeenCalledTimes(1);
+    timer.scheduleTimeout();
+    vi.advanceTimersByTime(199);
+    expect(callback).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    expect(callback).toHaveBeenCalledTimes(2);
   });
 });

@@ -73,4 +73,26 @@ describe("page lifecycle", () => {
     page.fire("pageshow");
     expect(FakeTransport.instances).toHaveLength(1);
   });
+
+  it("stops following the page once disposed, and disposing again does nothing", () => {
+    const page = stubPage();
+    const socket = new Socket("ws://example.com/socket", { transport: FakeTransport });
+    socket.connect();
+    FakeTransport.last.open();
+    socket.dispose();
+    expect(FakeTransport.last.closeCalls).toHaveLength(1);
+    socket.dispose();
+    expect(FakeTransport.last.closeCalls).toHaveLength(1);
+
+    // Connected again by hand: the page's events no longer reach the socket.
+    socket.connect();
+    FakeTransport.last.open();
+    page.fire("pagehide");
+    expect(FakeTransport.last.closeCalls).toHaveLength(0);
+    FakeTransport.last.serverClose(1006);
+    page.setVisibility("hidden");
+    page.setVisibility("visible");
+    page.resume();
+    expect(FakeTransport.instances).toHaveLength(2);
+  });
 });

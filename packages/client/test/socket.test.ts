@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Socket, type SocketOptions } from "../src/index.js";
+import { nextRef } from "../src/socket.js";
 import { FakeTransport, reply } from "./fake-transport.js";
 
 const URL = "ws://example.com/socket";
@@ -29,17 +30,14 @@ describe("constructor", () => {
   it("sets phoenix's defaults", () => {
     const socket = makeSocket();
     expect(socket.channels).toEqual([]);
-    expect(socket.sendBuffer).toEqual([]);
-    expect(socket.ref).toBe(0);
+    expect(socket.makeRef()).toBe("1");
     expect(socket.endPoint).toBe(`${URL}/websocket`);
-    expect(socket.stateChangeCallbacks).toEqual({ open: [], close: [], error: [], message: [] });
-    expect(socket.transport).toBe(FakeTransport);
+    expect(socket.endPointURL()).toBe(`${URL}/websocket?vsn=2.0.0`);
     expect(socket.timeout).toBe(10000);
     expect(socket.heartbeatIntervalMs).toBe(30000);
     expect(socket.binaryType).toBe("arraybuffer");
     expect(socket.vsn).toBe("2.0.0");
-    expect(socket.logger).toBeNull();
-    expect(socket.params()).toEqual({});
+    expect(socket.hasLogger()).toBe(false);
     expect(socket.reconnectAfterMs(1)).toBe(10);
     expect(socket.reconnectAfterMs(10)).toBe(5000);
     expect(socket.rejoinAfterMs(1)).toBe(1000);
@@ -60,7 +58,7 @@ describe("constructor", () => {
     });
     expect(socket.timeout).toBe(40000);
     expect(socket.heartbeatIntervalMs).toBe(60000);
-    expect(socket.params()).toEqual({ one: "two" });
+    expect(socket.endPointURL()).toBe(`${URL}/websocket?one=two&vsn=2.1.0`);
     expect(socket.reconnectAfterMs(1)).toBe(7);
     expect(socket.rejoinAfterMs(1)).toBe(8);
     expect(socket.hasLogger()).toBe(true);
@@ -76,7 +74,8 @@ describe("constructor", () => {
 
   it("uses the global WebSocket by default", () => {
     vi.stubGlobal("WebSocket", FakeTransport);
-    expect(new Socket(URL).transport).toBe(FakeTransport);
+    new Socket(URL).connect();
+    expect(FakeTransport.instances).toHaveLength(1);
   });
 
   it("throws a clear error without a transport or global WebSocket", () => {
@@ -226,9 +225,8 @@ describe("makeRef", () => {
   });
 
   it("wraps to 0 when the counter can no longer grow", () => {
-    const socket = makeSocket();
-    socket.ref = 2 ** 53;
-    expect(socket.makeRef()).toBe("0");
+    expect(nextRef(41)).toBe(42);
+    expect(nextRef(2 ** 53)).toBe(0);
   });
 });
 
@@ -244,11 +242,15 @@ describe("push", () => {
   it("buffers while offline and flushes on open", () => {
     const socket = makeSocket();
     socket.push(data);
-    expect(socket.sendBuffer).toHaveLength(1);
     socket.connect();
     FakeTransport.last.open();
     expect(FakeTransport.last.frames()).toEqual([["2", "1", "t", "e", {}]]);
-    expect(socket.sendBuffer).toHaveLength(0);
+    // Flushed once: the next connection does not send it again.
+    socket.disconnect();
+    vi.advanceTimersByTime(0);
+    socket.connect();
+    FakeTransport.last.open();
+    expect(FakeTransport.last.frames()).toEqual([]);
   });
 });
 
@@ -276,11 +278,14 @@ describe("heartbeat", () => {
     expect(FakeTransport.instances).toHaveLength(2);
   });
 
-  it("does nothing when not connected", () => {
-    const socket = makeSocket();
-    socket.sendHeartbeat();
-    expect(socket.pendingHeartbeatRef).toBeNull();
-    expect(socket.sendBuffer).toHaveLength(0);
+  it("stops while disconnected, and buffers no heartbeat for the next connection", () => {
+    const { socket, conn } = connected();
+    socket.disconnect();
+    vi.advanceTimersByTime(60000);
+    expect(conn.framesOf("heartbeat")).toHaveLength(0);
+    socket.connect();
+    FakeTransport.last.open();
+    expect(FakeTransport.last.frames()).toEqual([]);
   });
 
   it("ping reports the round trip", () => {
@@ -308,8 +313,12 @@ describe("reconnect", () => {
       vi.advanceTimersByTime(1);
       expect(FakeTransport.instances).toHaveLength(i + 2);
     }
+    // An open connection starts the schedule over.
     FakeTransport.last.open();
-    expect(socket.reconnectTimer.tries).toBe(0);
+    FakeTransport.last.serverClose(1006);
+    vi.advanceTimersByTime(10);
+    expect(FakeTransport.instances).toHaveLength(delays.length + 2);
+    expect(socket.isConnected()).toBe(false);
   });
 
   it("fires close callbacks and errors joining and joined channels, not left ones", () => {
@@ -364,15 +373,20 @@ describe("reconnect", () => {
 
 describe("channels and messages", () => {
   it("channel() registers and remove() forgets the channel and its callbacks", () => {
-    const socket = makeSocket();
+    const { socket, conn } = connected();
     const channel = socket.channel("topic", { one: "two" });
     expect(socket.channels).toEqual([channel]);
-    expect(channel.params()).toEqual({ one: "two" });
-    expect(socket.stateChangeCallbacks.open).toHaveLength(1);
+    channel.join();
+    expect(conn.framesOf("phx_join")[0]?.[4]).toEqual({ one: "two" });
+    conn.serverClose(1006);
+    expect(channel.state).toBe("errored");
     socket.remove(channel);
     expect(socket.channels).toEqual([]);
-    expect(socket.stateChangeCallbacks.open).toHaveLength(0);
-    expect(socket.stateChangeCallbacks.error).toHaveLength(0);
+    // Its open callback went with it: the errored channel does not rejoin on reconnect.
+    vi.advanceTimersByTime(10);
+    FakeTransport.last.open();
+    expect(FakeTransport.instances).toHaveLength(2);
+    expect(FakeTransport.last.framesOf("phx_join")).toHaveLength(0);
   });
 
   it("dispatches to channels of the topic and to message callbacks", () => {

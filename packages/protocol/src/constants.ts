@@ -19,8 +19,20 @@ export const PresenceEvent = {
   summary: "presence_summary",
 } as const;
 
-/** The `vsn` query parameter the official client sends. */
+/** The `vsn` query parameter the official client sends: the V2 JSON serializer. */
 export const DEFAULT_VSN = "2.0.0";
+
+/** The WebSocket subprotocol both sides negotiate when the client sends an auth token. */
+export const SUBPROTOCOL = "phoenix";
+
+/**
+ * Prefix of the `Sec-WebSocket-Protocol` entry that carries the client's auth token.
+ * Despite its name the client encodes the token in standard base64 (`btoa`) without padding.
+ */
+export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
+
+/** Path segment under a socket's mount point at which the WebSocket transport is served. */
+export const WEBSOCKET_PATH = "websocket";
 
 /** WebSocket close codes with a meaning in this protocol. */
 export const CloseCode = {

@@ -16,7 +16,16 @@ export {
   encodeServerReply,
   type ServerBinaryMessage,
 } from "./binary.js";
-export { ChannelEvent, CloseCode, DEFAULT_VSN, PHOENIX_TOPIC, PresenceEvent } from "./constants.js";
+export {
+  AUTH_TOKEN_PREFIX,
+  ChannelEvent,
+  CloseCode,
+  DEFAULT_VSN,
+  PHOENIX_TOPIC,
+  PresenceEvent,
+  SUBPROTOCOL,
+  WEBSOCKET_PATH,
+} from "./constants.js";
 export { type DecodeResult, FrameError, type FrameErrorKind } from "./errors.js";
 export { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
 export type { Broadcast, Message, Payload, Reply, ReplyPayload } from "./message.js";

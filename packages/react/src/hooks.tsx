@@ -47,7 +47,8 @@ export type SocketProviderProps = { children?: ReactNode } & (
 
 /**
  * Provides a connected {@link Socket} to the hooks below it. Given a `socket`, it connects
- * it; given a `url`, it makes its own. Either way it disconnects the socket on unmount.
+ * it and disconnects it on unmount; given a `url`, it makes its own and disposes of it
+ * on unmount (see `Socket.dispose`), which also removes its page listeners.
  * The socket exists from the provider's first effect on, so children render once with
  * none (`useSocket()` returns null then).
  *
@@ -73,7 +74,10 @@ export function SocketProvider(props: SocketProviderProps): ReactNode {
     refreshConnectionState(made);
     setSocket(made);
     return () => {
-      made.disconnect();
+      // A socket the provider made goes away with its page listeners; the app's own
+      // socket may be mounted again (StrictMode does so at once), so it only disconnects.
+      if (given) made.disconnect();
+      else made.dispose();
       setSocket(null);
     };
   }, [given, url]);

@@ -69,14 +69,23 @@ function Room({ topic }: { topic: string }) {
 
 function App({ user, topic }: { user: string; topic: string }) {
   return (
-    <StrictMode>
-      <SocketProvider url={server.url} options={options(user)}>
-        <Status />
-        <Room topic={topic} />
-      </SocketProvider>
-    </StrictMode>
+    <SocketProvider url={server.url} options={options(user)}>
+      <Status />
+      <Room topic={topic} />
+    </SocketProvider>
   );
 }
+
+/**
+ * Renders the app under StrictMode. React 19 only mounts effects twice when StrictMode
+ * is the root, not when a component returns it.
+ */
+const renderStrict = (user: string, topic: string) =>
+  render(
+    <StrictMode>
+      <App user={user} topic={topic} />
+    </StrictMode>,
+  );
 
 function Two() {
   const a = useChannel("room:2");
@@ -86,6 +95,50 @@ function Two() {
 
 function Probe({ socket }: { socket: Socket }) {
   return <p data-testid="given">{String(useSocket() === socket)}</p>;
+}
+
+/** The page-lifecycle events a Socket follows, as listed by `Socket.dispose`. */
+const pageEvents = new Set(["pagehide", "pageshow", "visibilitychange", "resume"]);
+
+/**
+ * Tracks the page-lifecycle listeners added to `window` and `document` while it is
+ * installed, minus those removed or aborted through their signal since. React's own
+ * listeners (selectionchange, mouseover...) are not counted.
+ */
+function trackPageListeners() {
+  type Entry = { target: EventTarget; type: string; listener: unknown };
+  const live: Entry[] = [];
+  const forget = (entry: Entry) => {
+    const at = live.indexOf(entry);
+    if (at >= 0) live.splice(at, 1);
+  };
+  const restores = [window, document].map((target: EventTarget) => {
+    const { addEventListener: add, removeEventListener: remove } = target;
+    target.addEventListener = (type, listener, options) => {
+      const entry = { target, type, listener };
+      if (pageEvents.has(type)) live.push(entry);
+      if (typeof options === "object")
+        options.signal?.addEventListener("abort", () => forget(entry));
+      add.call(target, type, listener, options);
+    };
+    target.removeEventListener = (type, listener, options) => {
+      const entry = live.find(
+        (e) => e.target === target && e.type === type && e.listener === listener,
+      );
+      if (entry) forget(entry);
+      remove.call(target, type, listener, options);
+    };
+    return () => {
+      target.addEventListener = add;
+      target.removeEventListener = remove;
+    };
+  });
+  return {
+    count: () => live.length,
+    restore: () => {
+      for (const restore of restores) restore();
+    },
+  };
 }
 
 const text = (id: string) => screen.getByTestId(id).textContent;
@@ -102,7 +155,7 @@ afterEach(async () => {
 
 describe("react bindings against a real server", () => {
   it("joins once under StrictMode, lists presences, delivers events, leaves on unmount", async () => {
-    const view = render(<App user="ada" topic="room:1" />);
+    const view = renderStrict("ada", "room:1");
     await waitFor(() => expect(text("connection")).toBe("open"));
     await waitFor(() => expect(text("status")).toBe("joined"));
     expect(text("reply")).toBe(JSON.stringify({ topic: "room:1" }));
@@ -141,13 +194,13 @@ describe("react bindings against a real server", () => {
   });
 
   it("reports a refused join without retrying", async () => {
-    render(<App user="ada" topic="room:closed" />);
+    renderStrict("ada", "room:closed");
     await waitFor(() => expect(text("status")).toBe("refused"));
     expect(text("error")).toBe(JSON.stringify({ reason: "closed" }));
   });
 
   it("shows reconnecting while the server is down, then rejoins and resyncs", async () => {
-    render(<App user="ada" topic="room:3" />);
+    renderStrict("ada", "room:3");
     await waitFor(() => expect(participants()).toEqual(["ada"]));
     const port = server.port;
     await server.close();
@@ -158,6 +211,27 @@ describe("react bindings against a real server", () => {
     await waitFor(() => expect(text("status")).toBe("joined"), { timeout: 5000 });
     otherUser("bob", "room:3");
     await waitFor(() => expect(participants()).toEqual(["ada", "bob"]));
+  });
+
+  it("leaves no page listeners behind after a StrictMode mount and unmount", async () => {
+    const listeners = trackPageListeners();
+    try {
+      const view = renderStrict("ada", "room:3");
+      await waitFor(() => expect(text("connection")).toBe("open"));
+      // StrictMode made two sockets, yet only one socket's pagehide, pageshow,
+      // visibilitychange and resume listeners are left.
+      expect(listeners.count()).toBe(4);
+      act(() => view.unmount());
+      expect(listeners.count()).toBe(0);
+      // The same holds on a second mount: nothing accumulates.
+      renderStrict("ada", "room:3");
+      await waitFor(() => expect(text("connection")).toBe("open"));
+      expect(listeners.count()).toBe(4);
+      cleanup();
+      expect(listeners.count()).toBe(0);
+    } finally {
+      listeners.restore();
+    }
   });
 
   it("takes a socket made by the app, connects it and disconnects it on unmount", async () => {

@@ -1,13 +1,10 @@
 import type { IncomingMessage } from "node:http";
-
-/** The subprotocol prefix under which the client sends its `authToken`. */
-export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
+import { AUTH_TOKEN_PREFIX } from "@tandem/protocol";
 
 /**
  * Takes the auth token out of the `Sec-WebSocket-Protocol` header and removes it from
- * the header, so that the handshake only negotiates `"phoenix"` and the token is never
- * echoed back. Despite the prefix's name the client uses standard base64 (`btoa`)
- * without padding.
+ * the header, so that the handshake only negotiates the `phoenix` subprotocol and the token is never
+ * echoed back.
  */
 export function takeAuthToken(req: IncomingMessage): string | null {
   const header = req.headers["sec-websocket-protocol"];

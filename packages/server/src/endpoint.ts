@@ -1,7 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { CloseCode, type JsonObject, type Serializer, serializerForVsn } from "@tandem/protocol";
+import {
+  CloseCode,
+  type JsonObject,
+  type Serializer,
+  SUBPROTOCOL,
+  serializerForVsn,
+  WEBSOCKET_PATH,
+} from "@tandem/protocol";
 import { type WebSocket, WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
@@ -168,7 +175,7 @@ export class Endpoint {
       // and a set entry per socket.
       clientTracking: false,
       maxPayload: this.#maxFrameSize,
-      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
     this.#server.on("upgrade", (req, socket, head) => {
       void this.#upgrade(req, socket, head);
@@ -242,7 +249,7 @@ export class Endpoint {
   socket<A extends Assigns>(path: string, handler: SocketHandler<A>): this {
     const normalized = path.replace(/\/+$/, "");
     this.#mounts.push({
-      path: `${normalized}/websocket`,
+      path: `${normalized}/${WEBSOCKET_PATH}`,
       handler: handler as unknown as SocketHandler<Assigns>,
     });
     return this;

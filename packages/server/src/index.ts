@@ -54,6 +54,7 @@ export {
   type SocketHandler,
 } from "./socket-handler.js";
 export { type Rate, TokenBucket } from "./token-bucket.js";
+export type { ReplicaRef } from "./tracker/replica.js";
 export type { Entry } from "./tracker/state.js";
 export {
   type DiffListener,

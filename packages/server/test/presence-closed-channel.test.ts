@@ -91,7 +91,7 @@ describe("presence calls for a channel that has exited", () => {
 
       expect(room.results[0]).toEqual({ ok: false, reason: "channel_closed" });
       expect(await presence!.list("room:a")).toEqual({});
-      expect(presence!.tracker.state.topicSize("room:a")).toBe(0);
+      expect(presence!.topicSize("room:a")).toBe(0);
     });
   }
 
@@ -105,6 +105,6 @@ describe("presence calls for a channel that has exited", () => {
     expect(room.results[0]).toMatchObject({ ok: true, changed: true });
     expect(Object.keys(await presence!.list("room:a"))).toEqual(["alice"]);
     client.close();
-    await eventually(() => presence!.tracker.state.topicSize("room:a") === 0);
+    await eventually(() => presence!.topicSize("room:a") === 0);
   });
 });

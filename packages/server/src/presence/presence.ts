@@ -98,7 +98,7 @@ const refusal = (reason: PresenceRefusal): PresenceResult => ({ ok: false, reaso
  * proportion to the crowd, not to its square.
  */
 export class Presence {
-  readonly tracker: Tracker;
+  readonly #tracker: Tracker;
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
   readonly #fetch: PresenceFetch | undefined;
@@ -119,7 +119,7 @@ export class Presence {
   constructor(host: PresenceHost, options: PresenceOptions = {}) {
     this.#ownsTracker = !options.tracker;
     this.#maxMetaBytes = options.maxMetaBytes ?? 4096;
-    this.tracker =
+    this.#tracker =
       options.tracker ??
       new Tracker({
         ...options.replication,
@@ -156,14 +156,14 @@ export class Presence {
     const large = options.largeRooms;
     this.#largeRooms = large
       ? new LargeRooms(large, {
-          size: (topic) => this.tracker.state.topicSize(topic),
+          size: (topic) => this.#tracker.topicSize(topic),
           summary: (topic) =>
-            summarize(this.tracker.list(topic), large.highlight, large.maxHighlighted ?? 20),
-          state: (topic) => group(this.tracker.list(topic)),
+            summarize(this.#tracker.list(topic), large.highlight, large.maxHighlighted ?? 20),
+          state: (topic) => group(this.#tracker.list(topic)),
           emit: (topic, event, payload) => this.#pubsub.localBroadcast(topic, event, payload),
         })
       : null;
-    this.#unlisten = this.tracker.onDiff((diffs) => {
+    this.#unlisten = this.#tracker.onDiff((diffs) => {
       for (const [topic, changes] of diffs) {
         const joins = changes.joins.map(wire);
         const leaves = changes.leaves.map(wire);
@@ -184,11 +184,11 @@ export class Presence {
   /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
   track(socket: ChannelSocket, key: string, meta: JsonObject): PresenceResult {
     if (socket.closed) return refusal("channel_closed");
-    if (this.tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
+    if (this.#tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
     if (this.#tooLarge(meta)) return refusal("meta_too_large");
     if (!this.#allow(socket)) return refusal("rate_limited");
     const ref = makePhxRef();
-    this.tracker.track(socket.ownerId, socket.topic, key, withRefs(meta, ref));
+    this.#tracker.track(socket.ownerId, socket.topic, key, withRefs(meta, ref));
     return { ok: true, ref, changed: true };
   }
 
@@ -232,17 +232,25 @@ export class Presence {
   /** Stops tracking `key` for this channel. */
   untrack(socket: ChannelSocket, key: string): void {
     this.#clearTransient(socket.ownerId, key);
-    this.tracker.untrack(socket.ownerId, socket.topic, key);
+    this.#tracker.untrack(socket.ownerId, socket.topic, key);
   }
 
   /** Everyone on a topic as `{key: {metas: [...]}}`, through `fetch`. */
   list(topic: string): Promise<PresenceState> {
-    return this.#fetched(topic, group(this.tracker.list(topic)));
+    return this.#fetched(topic, group(this.#tracker.list(topic)));
+  }
+
+  /**
+   * How many presences (metas) a topic has, from every node that is up, without going
+   * through `fetch`; O(1).
+   */
+  topicSize(topic: string): number {
+    return this.#tracker.topicSize(topic);
   }
 
   /** One key's presence on a topic, through `fetch`; undefined if absent. */
   async get(topic: string, key: string): Promise<PresenceEntry | undefined> {
-    const entries = this.tracker.listKey(topic, key);
+    const entries = this.#tracker.listKey(topic, key);
     if (entries.length === 0) return undefined;
     return (await this.#fetched(topic, group(entries)))[key];
   }
@@ -268,7 +276,7 @@ export class Presence {
     const message = new SharedMessage(
       topic,
       PresenceEvent.state,
-      group(this.tracker.list(topic)) as JsonObject,
+      group(this.#tracker.list(topic)) as JsonObject,
     );
     for (const socket of waiters) socket.pushShared(message);
   }
@@ -294,7 +302,7 @@ export class Presence {
     this.#unlisten();
     this.#unlistenExits();
     this.#largeRooms?.close();
-    if (this.#ownsTracker) this.tracker.close();
+    if (this.#ownsTracker) this.#tracker.close();
     for (const timers of this.#transients.values()) {
       for (const timer of timers.values()) clearTimeout(timer);
     }
@@ -308,7 +316,7 @@ export class Presence {
     limited: boolean,
   ): PresenceResult {
     if (socket.closed) return refusal("channel_closed");
-    const current = this.tracker.get(socket.ownerId, socket.topic, key);
+    const current = this.#tracker.get(socket.ownerId, socket.topic, key);
     if (!current) return refusal("no_presence");
     const previous = current.meta as PresenceMeta;
     const next = strip(typeof update === "function" ? update(previous) : update);
@@ -318,7 +326,7 @@ export class Presence {
     if (this.#tooLarge(next)) return refusal("meta_too_large");
     if (limited && !this.#allow(socket)) return refusal("rate_limited");
     const ref = makePhxRef();
-    this.tracker.update(socket.ownerId, socket.topic, key, withRefs(next, ref, previous.phx_ref));
+    this.#tracker.update(socket.ownerId, socket.topic, key, withRefs(next, ref, previous.phx_ref));
     return { ok: true, ref, changed: true };
   }
 
@@ -334,7 +342,7 @@ export class Presence {
   #ownerExited(owner: string): void {
     for (const timer of this.#transients.get(owner)?.values() ?? []) clearTimeout(timer);
     this.#transients.delete(owner);
-    this.tracker.untrackOwner(owner);
+    this.#tracker.untrackOwner(owner);
   }
 
   #clearTransient(owner: string, key: string): void {

@@ -6,6 +6,7 @@
 
 /** A replica's identity: the node name and the version of this incarnation. */
 export interface ReplicaRef {
+  /** The node's name on the cluster bus (`PubSub.nodeName`). */
   readonly name: string;
   /** Chosen once per start; a safe non-negative integer. */
   readonly vsn: number;

@@ -114,6 +114,12 @@ interface IncomingTransfer {
 }
 
 /**
+ * The CRDT behind a tracker, for this package's tests of what the tracker keeps. Not
+ * exported from the package: outside the tracker, only the tracker may change it.
+ */
+export let trackerStateOf: (tracker: Tracker) => TrackerState;
+
+/**
  * One node's replica of the presence CRDT and the process around it, as Phoenix.Tracker
  * runs it: local changes are applied at once and reported, and every broadcast period the
  * delta since the last heartbeat goes to the other nodes. A node that finds a gap in what
@@ -121,8 +127,14 @@ interface IncomingTransfer {
  * forgotten later; a node that shuts down on purpose makes its entries leave at once.
  */
 export class Tracker {
+  static {
+    trackerStateOf = (tracker) => tracker.#state;
+  }
+
+  /** This node's replica: its node name and the version chosen at start. */
   readonly replica: ReplicaRef;
-  readonly state: TrackerState;
+  /** The CRDT; only this process mutates it, so that every change is reported and sent. */
+  readonly #state: TrackerState;
   readonly #listeners = new Set<DiffListener>();
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
@@ -183,7 +195,7 @@ export class Tracker {
     }
     this.#generations = new DeltaGenerations(options.maxDeltaSizes ?? DEFAULT_MAX_DELTA_SIZES);
     this.replica = newReplicaRef(this.#pubsub.nodeName, this.#now());
-    this.state = new TrackerState(this.replica);
+    this.#state = new TrackerState(this.replica);
 
     this.#subscriber = { deliver: (b) => this.#receive(b.event, b.payload) };
     this.#unsubscribe = this.#pubsub.subscribe(this.#topic, this.#subscriber);
@@ -201,46 +213,59 @@ export class Tracker {
 
   /** Tracks `key` on `topic` for `owner`; null if that triple is already tracked. */
   track(owner: string, topic: string, key: string, meta: JsonObject): Entry | null {
-    if (this.state.get(owner, topic, key)) return null;
-    const entry = this.state.join(owner, topic, key, meta);
+    if (this.#state.get(owner, topic, key)) return null;
+    const entry = this.#state.join(owner, topic, key, meta);
     this.#report({ joins: [entry], leaves: [] });
     return entry;
   }
 
   /** Replaces the meta of a tracked triple; undefined if it is not tracked. */
   update(owner: string, topic: string, key: string, meta: JsonObject): Updated | undefined {
-    const updated = this.state.update(owner, topic, key, meta);
+    const updated = this.#state.update(owner, topic, key, meta);
     if (updated) this.#report({ joins: [updated.joined], leaves: [updated.left] });
     return updated;
   }
 
   /** Stops tracking one triple. */
   untrack(owner: string, topic: string, key: string): Entry | undefined {
-    const entry = this.state.leave(owner, topic, key);
+    const entry = this.#state.leave(owner, topic, key);
     if (entry) this.#report({ joins: [], leaves: [entry] });
     return entry;
   }
 
   /** Stops tracking everything `owner` tracked: what happens when a channel exits. */
   untrackOwner(owner: string): Entry[] {
-    const entries = this.state.leaveOwner(owner);
+    const entries = this.#state.leaveOwner(owner);
     if (entries.length > 0) this.#report({ joins: [], leaves: entries });
     return entries;
   }
 
   /** The triple's entry, if tracked here. */
   get(owner: string, topic: string, key: string): Entry | undefined {
-    return this.state.get(owner, topic, key);
+    return this.#state.get(owner, topic, key);
   }
 
   /** Every visible entry of a topic, from every node that is up. */
   list(topic: string): Entry[] {
-    return this.state.byTopic(topic);
+    return this.#state.byTopic(topic);
   }
 
   /** Every visible entry of one key on a topic. */
   listKey(topic: string, key: string): Entry[] {
-    return this.state.byKey(topic, key);
+    return this.#state.byKey(topic, key);
+  }
+
+  /** How many entries a topic has, from every node that is up; O(1). */
+  topicSize(topic: string): number {
+    return this.#state.topicSize(topic);
+  }
+
+  /**
+   * A copy of this replica's causal context: for each replica (`name#vsn`) that is not
+   * down, the clock up to which this node has applied its changes.
+   */
+  clocks(): { readonly [replica: string]: number } {
+    return this.#state.clocks();
   }
 
   /** The peers this node knows, and whether each is up. */
@@ -294,8 +319,8 @@ export class Tracker {
     // period: a tracker is made before its bus is up, so its first announcements may be
     // lost, and a new node must be heard within a period, not an idle interval.
     const starting = !this.#known && this.#ticks <= this.#maxSilentPeriods;
-    if (this.state.hasDelta()) {
-      delta = this.state.takeDelta();
+    if (this.#state.hasDelta()) {
+      delta = this.#state.takeDelta();
       this.#generations.push(delta);
     } else if (!starting && this.#silentPeriods < this.#maxSilentPeriods) {
       this.#silentPeriods++;
@@ -308,7 +333,7 @@ export class Tracker {
   #heartbeatMessage(delta: Delta | null): JsonObject {
     return {
       from: this.#ref(),
-      clocks: this.state.clocks(),
+      clocks: this.#state.clocks(),
       delta,
       sentAt: Date.now(),
     } satisfies Heartbeat as unknown as JsonObject;
@@ -320,10 +345,10 @@ export class Tracker {
   }
 
   #requestTransfers(): void {
-    const self = this.state.replica;
+    const self = this.#state.replica;
     const candidates = appendClock(this.#pendingClocks, {
       replica: self,
-      clock: this.state.clocks(),
+      clock: this.#state.clocks(),
     });
     this.#pendingClocks = [];
     for (const replica of clockSetReplicas(candidates)) {
@@ -340,7 +365,7 @@ export class Tracker {
     const askedAt = this.#asked.get(node);
     if (askedAt !== undefined && now - askedAt < this.#sampleIntervalMs()) return;
     this.#asked.set(node, now);
-    const request: TransferRequest = { from: this.#ref(), clocks: this.state.clocks() };
+    const request: TransferRequest = { from: this.#ref(), clocks: this.#state.clocks() };
     this.#direct(node, TrackerEvent.transferRequest, request as unknown as JsonObject);
   }
 
@@ -365,7 +390,7 @@ export class Tracker {
     const verdict = this.#liveness.check(this.#now(), this.#downPeriodMs, this.#permdownPeriodMs);
     for (const ref of verdict.down) {
       this.#logger.warn({ replica: replicaId(ref) }, "tracker peer down");
-      this.#report(this.state.replicaDown(ref));
+      this.#report(this.#state.replicaDown(ref));
     }
     for (const { ref, wasUp } of verdict.permdown) {
       this.#logger.info({ replica: replicaId(ref) }, "tracker peer forgotten");
@@ -383,8 +408,8 @@ export class Tracker {
     this.#outgoing.delete(ref.name);
     this.#incoming.delete(ref.name);
     this.#asked.delete(ref.name);
-    if (wasUp) this.#report(this.state.replicaDown(ref));
-    this.#report(this.state.removeDownReplica(ref));
+    if (wasUp) this.#report(this.#state.replicaDown(ref));
+    this.#report(this.#state.removeDownReplica(ref));
     this.#generations.removeReplica(replicaId(ref));
   }
 
@@ -427,15 +452,15 @@ export class Tracker {
       clock: message.clocks,
     });
     if (message.delta) {
-      this.#report(this.state.merge(message.delta));
+      this.#report(this.#state.merge(message.delta));
       this.#generations.push(message.delta);
     }
     // A peer that has not heard of this node (it is new, restarted, or back from a
     // partition) hears of it now rather than at our next idle heartbeat, and a peer just
     // met is asked at once for what it has rather than at the next clock sampling.
-    if (Object.hasOwn(message.clocks, this.state.replica)) this.#known = true;
+    if (Object.hasOwn(message.clocks, this.#state.replica)) this.#known = true;
     else this.#announceTo(from.name);
-    if (outcome.kind !== "refresh" && !dominates(this.state.clocks(), message.clocks)) {
+    if (outcome.kind !== "refresh" && !dominates(this.#state.clocks(), message.clocks)) {
       this.#askForTransfer(from.name);
     }
   }
@@ -455,7 +480,7 @@ export class Tracker {
         this.#logger.info({ replica: replicaId(ref) }, "tracker peer up");
         break;
     }
-    this.#report(this.state.replicaUp(ref));
+    this.#report(this.#state.replicaUp(ref));
   }
 
   #onTransferRequest(message: TransferRequest): void {
@@ -467,7 +492,7 @@ export class Tracker {
       this.#sendTransferAck(to, cached);
       return;
     }
-    const transfer = this.state.extract(message.clocks);
+    const transfer = this.#state.extract(message.clocks);
     const id = ++this.#lastTransferId;
     const parts = splitTransfer(transfer, id, budget);
     if (parts.length === 1) {
@@ -540,7 +565,7 @@ export class Tracker {
   /** Merges what a peer sent in answer to our request. */
   #mergeAnswer(from: ReplicaRef, payload: Delta | Transfer): void {
     this.#asked.delete(from.name);
-    this.#report(this.state.merge(payload));
+    this.#report(this.#state.merge(payload));
     if (payload.kind === "transfer") this.#generations.clear();
     else this.#generations.push(payload);
   }
@@ -572,7 +597,7 @@ export class Tracker {
 
   #report(changes: Changes): void {
     // Alone, nobody will ever ask for the delta: drop it instead of letting it grow.
-    if (!this.#pubsub.clustered && this.state.hasDelta()) this.state.takeDelta();
+    if (!this.#pubsub.clustered && this.#state.hasDelta()) this.#state.takeDelta();
     if (changes.joins.length === 0 && changes.leaves.length === 0) return;
     const byTopic = new Map<string, { joins: Entry[]; leaves: Entry[] }>();
     const slot = (topic: string) => {
