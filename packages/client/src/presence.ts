@@ -174,7 +174,7 @@ export class Presence<M extends JsonObject = JsonObject> {
 
   /**
    * True until the first `presence_state` arrives, and again after every rejoin until the
-   * state for the new join arrives. Diffs received meanwhile go to {@link pendingDiffs}.
+   * state for the new join arrives. Diffs received meanwhile wait for that state.
    */
   inPendingSyncState(): boolean {
     return !this.#joinRef || this.#joinRef !== this.channel.joinRef();
