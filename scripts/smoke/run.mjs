@@ -2,7 +2,8 @@
 // tarballs (publint, @arethetypeswrong/cli), installs them into a new project in a temporary
 // folder outside the repository (third-party dependencies from the npm registry) and there
 // (a) runs a server and a client with plain `node`, (b) type-checks a consumer of every
-// package's API with `tsc --strict`, (c) builds a browser bundle with Vite.
+// package's API and the code blocks of every package's README with `tsc --strict`, (c) builds
+// a browser bundle with Vite.
 // `npm run smoke`; SMOKE_KEEP=1 keeps the folder. Exits non-zero on the first failure.
 import { execFileSync } from "node:child_process";
 import {
@@ -121,6 +122,15 @@ try {
     };
     cpSync(fixture, app, { recursive: true, filter: (path) => !path.endsWith("run.mjs") });
     writeFileSync(join(app, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    // Each README's examples, one module per code block, so that they cannot rot.
+    mkdirSync(join(app, "readme"));
+    for (const name of published) {
+      const readme = readFileSync(join(root, "packages", name, "README.md"), "utf8");
+      const blocks = readme.matchAll(/^```(tsx?)\n([\s\S]*?)^```$/gm);
+      for (const [index, [, lang, code]] of [...blocks].entries()) {
+        writeFileSync(join(app, "readme", `${name}-${index}.${lang}`), code);
+      }
+    }
     quiet("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline"], app);
   });
 
@@ -133,8 +143,9 @@ try {
     for (const line of out.trimEnd().split("\n")) console.log(`smoke:   ${line}`);
   });
 
-  await step("(b) tsc --strict type-checked a consumer of every package", () =>
-    quiet(join(app, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], app),
+  await step(
+    "(b) tsc --strict type-checked a consumer of every package and the READMEs' examples",
+    () => quiet(join(app, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], app),
   );
 
   await step("(c) Vite built a browser bundle of @tandem/client and @tandem/react", () => {
