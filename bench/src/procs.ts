@@ -36,7 +36,8 @@ function spawnTs(
   hookExit();
   const child = fork(join(here, file), args, {
     cwd: repoRoot,
-    execArgv: ["--import", tsx, ...nodeFlags],
+    // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
+    execArgv: ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, NODE_ENV: "production", ...env },
   });

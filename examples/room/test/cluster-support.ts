@@ -39,21 +39,25 @@ export class RoomNode {
     port?: number,
   ): Promise<RoomNode> {
     port ??= await sparePort();
-    const child = spawn(process.execPath, ["--import", "tsx", "examples/room/src/main.ts"], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        REDIS_URL: redisUrl,
-        REDIS_PREFIX: prefix,
-        NODE_NAME: name,
-        TRACKER_BROADCAST_PERIOD_MS: String(BROADCAST_MS),
-        TRACKER_DOWN_PERIOD_MS: String(DOWN_MS),
-        TRACKER_PERMDOWN_PERIOD_MS: "60000",
-        LOG_LEVEL: "error",
+    const child = spawn(
+      process.execPath,
+      ["--conditions=@tandem/source", "--import", "tsx", "examples/room/src/main.ts"],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          REDIS_URL: redisUrl,
+          REDIS_PREFIX: prefix,
+          NODE_NAME: name,
+          TRACKER_BROADCAST_PERIOD_MS: String(BROADCAST_MS),
+          TRACKER_DOWN_PERIOD_MS: String(DOWN_MS),
+          TRACKER_PERMDOWN_PERIOD_MS: "60000",
+          LOG_LEVEL: "error",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
       },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    );
     processes.push(child);
     await new Promise<void>((resolve, reject) => {
       let out = "";

@@ -20,6 +20,8 @@ async function gzippedSize(entry) {
     minify: true,
     format: "esm",
     platform: "browser",
+    // Workspace packages from their sources, as in the tests (see vitest.config.ts).
+    conditions: ["@tandem/source"],
     write: false,
     metafile: true,
     logLevel: "silent",

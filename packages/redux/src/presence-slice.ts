@@ -89,7 +89,7 @@ export const presenceSlice = createSlice({
   initialState: { topics: {} } as PresenceSliceState,
   reducers: {
     /** A `presence_state` arrived on `topic`. */
-    stateReceived(draft, action: PayloadAction<PresenceStatePayload>) {
+    stateReceived(draft: PresenceSliceState, action: PayloadAction<PresenceStatePayload>) {
       const { topic, joinRef, state } = action.payload;
       const current = draft.topics[topic] ?? emptyTopic();
       let next = Presence.syncState(toState(current.list), JSON.parse(JSON.stringify(state)));
@@ -97,7 +97,7 @@ export const presenceSlice = createSlice({
       draft.topics[topic] = { list: toList(next), joinRef, pendingDiffs: [] };
     },
     /** A `presence_diff` arrived on `topic`. */
-    diffReceived(draft, action: PayloadAction<PresenceDiffPayload>) {
+    diffReceived(draft: PresenceSliceState, action: PayloadAction<PresenceDiffPayload>) {
       const { topic, joinRef, diff } = action.payload;
       const current = draft.topics[topic] ?? emptyTopic();
       // Same test as Presence.inPendingSyncState: no state yet for the current join.
@@ -111,7 +111,7 @@ export const presenceSlice = createSlice({
       };
     },
     /** Forgets `topic`, e.g. after leaving its channel. */
-    topicCleared(draft, action: PayloadAction<{ topic: string }>) {
+    topicCleared(draft: PresenceSliceState, action: PayloadAction<{ topic: string }>) {
       delete draft.topics[action.payload.topic];
     },
   },

@@ -31,18 +31,22 @@ function listeningLine(process: ChildProcess): Promise<string> {
 describe("main", () => {
   it("starts from the environment, serves the API and stops cleanly on SIGTERM", async () => {
     dataDir = await mkdtemp(join(tmpdir(), "pair-main-"));
-    child = spawn(process.execPath, ["--import", "tsx", "apps/pair/server/src/main.ts"], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        PORT: "0",
-        METRICS_PORT: "0",
-        DATA_DIR: dataDir,
-        LOG_LEVEL: "info",
-        REDIS_URL: "",
+    child = spawn(
+      process.execPath,
+      ["--conditions=@tandem/source", "--import", "tsx", "apps/pair/server/src/main.ts"],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          PORT: "0",
+          METRICS_PORT: "0",
+          DATA_DIR: dataDir,
+          LOG_LEVEL: "info",
+          REDIS_URL: "",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
       },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    );
     const line = JSON.parse(await listeningLine(child));
     const url = /listening on (\S+)/.exec(line.msg)?.[1];
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

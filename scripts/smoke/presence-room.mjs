@@ -1,0 +1,53 @@
+// Plain Node, no TypeScript loader: a Tandem server with a presence room on an ephemeral
+// port, and a @tandem/client Socket (over ws) that joins it and waits to see itself.
+import { Presence as ClientPresence, Socket } from "@tandem/client";
+import { channel, defineChannel, defineSocket, Endpoint, ok, Presence } from "@tandem/server";
+import { WebSocket } from "ws";
+
+const endpoint = new Endpoint({ checkOrigin: false });
+const presence = new Presence(endpoint);
+const room = defineChannel({
+  join(_topic, _payload, socket) {
+    socket.send("after_join");
+    return ok();
+  },
+  async handleInfo(message, socket) {
+    if (message === "after_join") {
+      presence.track(socket, socket.assigns.name, { online_at: Date.now() });
+      await presence.pushState(socket);
+    }
+    return undefined;
+  },
+});
+endpoint.socket(
+  "/socket",
+  defineSocket({
+    connect: (params) => (typeof params.name === "string" ? { name: params.name } : null),
+    channels: [channel("room:*", room)],
+  }),
+);
+const { port } = await endpoint.listen(0);
+
+const socket = new Socket(`ws://127.0.0.1:${port}/socket`, {
+  transport: WebSocket,
+  params: { name: "ada" },
+});
+socket.connect();
+const lobby = socket.channel("room:lobby");
+const seen = new ClientPresence(lobby);
+const timeout = setTimeout(() => {
+  console.error("smoke: no presence for ada within 10 s");
+  process.exit(1);
+}, 10_000);
+const names = await new Promise((resolve, reject) => {
+  seen.onSync(() => {
+    const list = seen.list((key) => key);
+    if (list.includes("ada")) resolve(list);
+  });
+  lobby.join().receive("error", reject);
+});
+clearTimeout(timeout);
+console.log(`node ${process.version} joined room:lobby on port ${port}, presence: ${names}`);
+socket.disconnect();
+presence.close();
+await endpoint.close();
