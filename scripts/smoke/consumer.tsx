@@ -16,7 +16,7 @@ import {
 import {
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   error,
   ok,
@@ -40,9 +40,9 @@ export async function serve(): Promise<number> {
       return ok();
     },
   });
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket<Assigns>({
+    defineConnectionHandler<Assigns>({
       connect: (params) => (typeof params.name === "string" ? { name: params.name } : null),
       channels: [channel("room:*", room)],
     }),

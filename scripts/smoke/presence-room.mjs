@@ -1,7 +1,14 @@
 // Plain Node, no TypeScript loader: a Tandem server with a presence room on an ephemeral
 // port, and a @tandem/client Socket (over ws) that joins it and waits to see itself.
 import { Presence as ClientPresence, Socket } from "@tandem/client";
-import { channel, defineChannel, defineSocket, Endpoint, ok, Presence } from "@tandem/server";
+import {
+  channel,
+  defineChannel,
+  defineConnectionHandler,
+  Endpoint,
+  ok,
+  Presence,
+} from "@tandem/server";
 import { WebSocket } from "ws";
 
 const endpoint = new Endpoint({ checkOrigin: false });
@@ -19,9 +26,9 @@ const room = defineChannel({
     return undefined;
   },
 });
-endpoint.socket(
+endpoint.mount(
   "/socket",
-  defineSocket({
+  defineConnectionHandler({
     connect: (params) => (typeof params.name === "string" ? { name: params.name } : null),
     channels: [channel("room:*", room)],
   }),

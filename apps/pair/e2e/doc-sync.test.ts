@@ -1,10 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { Socket } from "@tandem/client";
 import {
-  type ChannelSocket,
+  type ChannelContext,
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   error,
   ok,
@@ -26,7 +26,7 @@ async function startFlakyServer(failures: number) {
   const serverDoc = new Y.Doc();
   let failuresLeft = failures;
   const endpoint = new Endpoint({ logger: silentLogger });
-  const members = new Set<ChannelSocket>();
+  const members = new Set<ChannelContext>();
   const room = defineChannel({
     join(_topic, _payload, socket) {
       members.add(socket);
@@ -52,9 +52,9 @@ async function startFlakyServer(failures: number) {
     },
   });
   const updatesReceived: Uint8Array[] = [];
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket({ connect: () => ({}), channels: [channel("challenges:*", room)] }),
+    defineConnectionHandler({ connect: () => ({}), channels: [channel("challenges:*", room)] }),
   );
   const address: AddressInfo = await endpoint.listen(0);
   return {

@@ -2,7 +2,7 @@ import { isJsonObject } from "@tandem/protocol";
 import {
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   type EndpointOptions,
   error,
@@ -85,9 +85,9 @@ export function createRoomEndpoint(
 } {
   const endpoint = new Endpoint({ checkOrigin: false, ...options });
   const presence = new Presence(endpoint, presenceOptions);
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket<RoomAssigns>({
+    defineConnectionHandler<RoomAssigns>({
       connect(params) {
         const name = params.name;
         if (typeof name !== "string" || name.length < 1 || name.length > 64) return null;

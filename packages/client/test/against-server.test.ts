@@ -1,7 +1,7 @@
 // Tandem's client against Tandem's server over real sockets: the behaviours
 // packages/server/test/phoenix-client.test.ts checks with the official phoenix client,
 // and more. Timeouts and backoffs are short real ones; waits poll with a deadline.
-import { defineSocket } from "@tandem/server";
+import { defineConnectionHandler } from "@tandem/server";
 import {
   eventually,
   sleep,
@@ -96,7 +96,7 @@ describe("connecting", () => {
     await server.close();
     const seen: Record<string, string>[] = [];
     server = await startServer(
-      defineSocket<TestAssigns>({
+      defineConnectionHandler<TestAssigns>({
         ...socketHandler,
         connect(params, info) {
           seen.push(params);

@@ -1,5 +1,13 @@
 import { isJsonObject } from "@tandem/protocol";
-import { channel, defineChannel, defineSocket, Endpoint, error, ok, PubSub } from "@tandem/server";
+import {
+  channel,
+  defineChannel,
+  defineConnectionHandler,
+  Endpoint,
+  error,
+  ok,
+  PubSub,
+} from "@tandem/server";
 import { RawClient, recordingLogger } from "@tandem/test-support";
 import { afterEach, expect, it } from "vitest";
 import { RedisAdapter } from "../src/index.js";
@@ -16,7 +24,7 @@ const room = defineChannel({
   },
 });
 
-const handler = defineSocket({
+const handler = defineConnectionHandler({
   connect: () => ({}),
   channels: [channel("room:*", room)],
 });
@@ -37,7 +45,7 @@ async function startEndpoint(prefix: string, nodeName: string): Promise<string> 
   const pubsub = new PubSub({
     adapter: new RedisAdapter({ url: redisUrl(), prefix, nodeName, logger }),
   });
-  const endpoint = new Endpoint({ pubsub, logger }).socket("/socket", handler);
+  const endpoint = new Endpoint({ pubsub, logger }).mount("/socket", handler);
   endpoints.push(endpoint);
   const { port } = await endpoint.listen(0);
   return `ws://127.0.0.1:${port}/socket`;

@@ -3,7 +3,7 @@ import { isJsonObject } from "@tandem/protocol";
 import {
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   error,
   ok,
@@ -60,9 +60,9 @@ export async function startPresenceServer(port = 0, typingMs = 100): Promise<Pre
       return error({ reason: "unknown" });
     },
   });
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket({
+    defineConnectionHandler({
       connect: (params) => (typeof params.user === "string" ? { user: params.user } : null),
       channels: [channel("room:*", room)],
     }),

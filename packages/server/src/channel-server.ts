@@ -9,11 +9,11 @@ import {
 import type {
   Assigns,
   BroadcastInfo,
+  ChannelContext,
   ChannelDefinition,
-  ChannelSocket,
-  SocketRef,
+  RequestRef,
 } from "./channel.js";
-import { BoundChannelSocket } from "./channel-socket.js";
+import { BoundChannelContext } from "./channel-context.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { Fastlane, PubSub, Subscriber } from "./pubsub.js";
@@ -69,7 +69,8 @@ function interceptSet(definition: ChannelDefinition<never>): ReadonlySet<string>
 export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, Fastlane {
   readonly topic: string;
   readonly joinRef: string;
-  readonly socket: ChannelSocket<A>;
+  /** What the definition's callbacks receive as this channel's context. */
+  readonly context: ChannelContext<A>;
   #state: ChannelState = "joining";
   #currentRef: string | null = null;
   #assigns: A;
@@ -99,7 +100,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
     this.joinRef = joinRef;
     // Assigns are replaced, never mutated, so the caller's fresh object can be kept.
     this.#assigns = assigns;
-    this.socket = new BoundChannelSocket(this, `${++ownerSequence}`, host);
+    this.context = new BoundChannelContext(this, `${++ownerSequence}`, host);
     this.intercept = interceptSet(definition as ChannelDefinition<never>);
   }
 
@@ -133,7 +134,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
   async join(payload: JsonValue): Promise<ReplyResult> {
     let result: ReplyResult | undefined;
     try {
-      result = (await this.#definition.join(this.topic, payload, this.socket)) ?? ok();
+      result = (await this.#definition.join(this.topic, payload, this.context)) ?? ok();
     } catch (err) {
       this.#host.logger.error({ err, topic: this.topic }, "join crashed");
       this.#exit({ error: err }, false);
@@ -164,7 +165,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
       try {
         const handler = this.#definition.handleIn;
         const result: HandleInResult = handler
-          ? await handler(msg.event, msg.payload, this.socket)
+          ? await handler(msg.event, msg.payload, this.context)
           : error({ reason: "unhandled event" });
         this.#applyHandleIn(msg.ref, result);
       } finally {
@@ -209,7 +210,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
       this.#writeMessage(event, payload);
       return;
     }
-    this.#applyInfo(await handler(event, payload, this.socket));
+    this.#applyInfo(await handler(event, payload, this.context));
   }
 
   async #handleInfo(message: unknown): Promise<void> {
@@ -218,7 +219,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
       this.#host.logger.warn({ topic: this.topic }, "message sent to a channel without handleInfo");
       return;
     }
-    this.#applyInfo(await handler(message, this.socket));
+    this.#applyInfo(await handler(message, this.context));
   }
 
   #enqueue(task: Task): void {
@@ -284,7 +285,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
     const terminate = this.#definition.terminate;
     if (!terminate) return;
     try {
-      await terminate(reason, this.socket);
+      await terminate(reason, this.context);
     } catch (err) {
       this.#host.logger.error({ err, topic: this.topic }, "terminate failed");
     }
@@ -318,7 +319,7 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
     }
   }
 
-  // -- what the ChannelSocket handed to callbacks does --------------------------------------
+  // -- what the ChannelContext handed to callbacks does --------------------------------------
 
   /** The ref of the client message being handled, or null. */
   get currentRef(): string | null {
@@ -390,14 +391,14 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
     this.#subscriptions?.delete(topic);
   }
 
-  socketRef(): SocketRef {
+  requestRef(): RequestRef {
     if (this.#currentRef === null) {
-      throw new Error("socketRef() is only available while handling a client event with a ref");
+      throw new Error("requestRef() is only available while handling a client event with a ref");
     }
     return { topic: this.topic, joinRef: this.joinRef, ref: this.#currentRef };
   }
 
-  replyTo(ref: SocketRef, result: ReplyResult): void {
+  replyTo(ref: RequestRef, result: ReplyResult): void {
     if (this.#state === "closed" || ref.joinRef !== this.joinRef) return;
     this.#writeReply(ref.ref, result);
   }

@@ -14,7 +14,7 @@ export interface BroadcastInfo {
 }
 
 /** Identifies one request so a reply can be sent later, after `handleIn` has returned. */
-export interface SocketRef {
+export interface RequestRef {
   readonly topic: string;
   readonly joinRef: string;
   readonly ref: string;
@@ -24,14 +24,14 @@ export interface SocketRef {
  * The channel's view of itself, handed to every callback: who the client is, which
  * topic this is, and how to talk to the client and to the topic.
  */
-export interface ChannelSocket<A extends Assigns = Assigns> {
+export interface ChannelContext<A extends Assigns = Assigns> {
   /** The topic this channel joined, e.g. `room:42`. */
   readonly topic: string;
   /** The join_ref of this incarnation of the channel. */
   readonly joinRef: string;
   /** The ref of the client message being handled, or null outside `handleIn`. */
   readonly ref: string | null;
-  /** The socket id returned by the socket handler's `id`, if any. */
+  /** The socket id returned by the connection handler's `id`, if any. */
   readonly socketId: string | null;
   /** Unique per connection on this node; rate limits are kept per connection. */
   readonly connectionId: string;
@@ -66,9 +66,9 @@ export interface ChannelSocket<A extends Assigns = Assigns> {
   /** Cancels a `subscribe`. */
   unsubscribe(topic: string): void;
   /** Captures the current request so it can be answered later with `replyTo`. */
-  socketRef(): SocketRef;
+  requestRef(): RequestRef;
   /** Answers a captured request. Ignored once the channel has stopped. */
-  replyTo(ref: SocketRef, result: ReplyResult): void;
+  replyTo(ref: RequestRef, result: ReplyResult): void;
   /** Runs `callback` when the channel exits for any reason, crash included. */
   onExit(callback: (reason: StopReason) => void): void;
 }
@@ -89,26 +89,26 @@ export interface ChannelDefinition<A extends Assigns = Assigns> {
   join(
     topic: string,
     payload: JsonValue,
-    socket: ChannelSocket<A>,
+    socket: ChannelContext<A>,
   ): MaybePromise<ReplyResult | undefined>;
   /** Handles a client event. Return a reply, `stop(...)`, or nothing for no reply. */
   handleIn?(
     event: string,
     payload: Payload,
-    socket: ChannelSocket<A>,
+    socket: ChannelContext<A>,
   ): MaybePromise<HandleInResult>;
   /** Handles `send`/`sendAfter` messages and broadcasts of extra subscriptions. */
-  handleInfo?(message: unknown, socket: ChannelSocket<A>): MaybePromise<HandleInfoResult>;
+  handleInfo?(message: unknown, socket: ChannelContext<A>): MaybePromise<HandleInfoResult>;
   /** Events of this topic's broadcasts that go through `handleOut` instead of straight out. */
   intercept?: readonly string[];
   /** Rewrites or drops an intercepted broadcast for this client (push it to deliver it). */
   handleOut?(
     event: string,
     payload: JsonObject | Uint8Array,
-    socket: ChannelSocket<A>,
+    socket: ChannelContext<A>,
   ): MaybePromise<HandleInfoResult>;
   /** Runs once when the channel exits, whatever the reason (crashes included). */
-  terminate?(reason: StopReason, socket: ChannelSocket<A>): MaybePromise<void>;
+  terminate?(reason: StopReason, socket: ChannelContext<A>): MaybePromise<void>;
 }
 
 /** Declares a channel with its assigns type inferred in callbacks. */

@@ -9,12 +9,12 @@ import {
 import { WebSocket } from "ws";
 import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
+import type { ConnectionHandler } from "./connection-handler.js";
 import { nestingDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import type { PubSub } from "./pubsub.js";
 import { error, ok, type ReplyResult, type StopReason } from "./results.js";
-import type { SocketHandler } from "./socket-handler.js";
 import { type OutboundFrame, TextBytes } from "./text-bytes.js";
 import { type Rate, TokenBucket } from "./token-bucket.js";
 
@@ -72,7 +72,7 @@ export class Connection implements ChannelHost {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly #ws: WebSocket;
-  readonly #handler: SocketHandler<Assigns>;
+  readonly #handler: ConnectionHandler<Assigns>;
   readonly #assigns: Assigns;
   readonly #limits: ConnectionLimits;
   readonly #channels = new Map<string, ChannelServer>();
@@ -98,7 +98,7 @@ export class Connection implements ChannelHost {
     ws: WebSocket;
     serializer: Serializer;
     pubsub: PubSub;
-    handler: SocketHandler<Assigns>;
+    handler: ConnectionHandler<Assigns>;
     assigns: Assigns;
     socketId: string | null;
     limits: ConnectionLimits;
@@ -185,7 +185,7 @@ export class Connection implements ChannelHost {
 
   channelExited(channel: ChannelServer): void {
     if (this.#channels.get(channel.topic) === channel) this.#channels.delete(channel.topic);
-    this.#onChannelExit(channel.socket.ownerId);
+    this.#onChannelExit(channel.context.ownerId);
   }
 
   /** Closes the connection; its channels exit as if the transport went away. */

@@ -14,11 +14,11 @@ import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
 import { ConnectBudgets } from "./connect-budgets.js";
 import { Connection, type ConnectionLimits, idleClock } from "./connection.js";
+import type { ConnectInfo, ConnectionHandler } from "./connection-handler.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { Metrics } from "./metrics.js";
 import { type OriginCheck, originAllowed } from "./origin.js";
 import { PubSub } from "./pubsub.js";
-import type { ConnectInfo, SocketHandler } from "./socket-handler.js";
 import type { Rate } from "./token-bucket.js";
 
 /** Endpoint options; every limit has a safe default. */
@@ -92,7 +92,7 @@ export interface CloseOptions {
 
 interface Mount {
   path: string;
-  handler: SocketHandler<Assigns>;
+  handler: ConnectionHandler<Assigns>;
 }
 
 /**
@@ -126,7 +126,7 @@ export class Endpoint {
     }
   };
   // The socket is destroyed with the error; the pending upgrade sees that and stops.
-  readonly #upgradeSocketError = (err: Error) =>
+  readonly #upgradeStreamError = (err: Error) =>
     this.logger.debug({ err }, "client went away during the upgrade");
   #draining = false;
 
@@ -177,8 +177,8 @@ export class Endpoint {
       maxPayload: this.#maxFrameSize,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    this.#server.on("upgrade", (req, socket, head) => {
-      void this.#upgrade(req, socket, head);
+    this.#server.on("upgrade", (req, stream, head) => {
+      void this.#upgrade(req, stream, head);
     });
     // One sweep for every connection instead of a timer each; a connection is closed
     // between one and 1.25 idle timeouts (at most 5 s late) after its last frame.
@@ -245,12 +245,12 @@ export class Endpoint {
     return () => this.#exitListeners.delete(listener);
   }
 
-  /** Mounts a socket handler at `path` (the WebSocket is served at `path + "/websocket"`). */
-  socket<A extends Assigns>(path: string, handler: SocketHandler<A>): this {
+  /** Mounts a connection handler at `path` (the WebSocket is served at `path + "/websocket"`). */
+  mount<A extends Assigns>(path: string, handler: ConnectionHandler<A>): this {
     const normalized = path.replace(/\/+$/, "");
     this.#mounts.push({
       path: `${normalized}/${WEBSOCKET_PATH}`,
-      handler: handler as unknown as SocketHandler<Assigns>,
+      handler: handler as unknown as ConnectionHandler<Assigns>,
     });
     return this;
   }
@@ -302,37 +302,37 @@ export class Endpoint {
     }
   }
 
-  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async #upgrade(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     // Node's HTTP server lets go of an upgraded socket: until ws takes it over, an error
     // on it (a client resetting while `connect` is pending) would be uncaught and fatal.
-    socket.on("error", this.#upgradeSocketError);
+    stream.on("error", this.#upgradeStreamError);
     try {
-      await this.#authorize(req, socket, head);
+      await this.#authorize(req, stream, head);
     } finally {
-      socket.off("error", this.#upgradeSocketError);
+      stream.off("error", this.#upgradeStreamError);
     }
   }
 
-  async #authorize(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async #authorize(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
     const mount = this.#mounts.find((m) => m.path === url.pathname);
     if (!mount) {
       // On a shared server another listener may own this path.
-      if (this.#ownsServer) refuse(socket, 404, "Not Found");
+      if (this.#ownsServer) refuse(stream, 404, "Not Found");
       return;
     }
-    if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+    if (this.#draining) return refuse(stream, 503, "Service Unavailable");
     const key = this.#connectBudgets ? this.#clientKey(req) : null;
     const waitMs = key === null ? 0 : this.#connectBudgets!.take(key, idleClock());
     if (waitMs > 0) {
       this.metrics.rejected.inc({ reason: "connect rate" });
-      return refuse(socket, 429, "Too Many Requests", { "Retry-After": Math.ceil(waitMs / 1000) });
+      return refuse(stream, 429, "Too Many Requests", { "Retry-After": Math.ceil(waitMs / 1000) });
     }
     const serializer = serializerForVsn(url.searchParams.get("vsn"));
-    if (!serializer) return refuse(socket, 403, "Forbidden");
+    if (!serializer) return refuse(stream, 403, "Forbidden");
     if (!originAllowed(this.#checkOrigin, req)) {
       this.logger.warn({ origin: req.headers.origin }, "origin refused");
-      return refuse(socket, 403, "Forbidden");
+      return refuse(stream, 403, "Forbidden");
     }
     const info: ConnectInfo = {
       authToken: takeAuthToken(req),
@@ -351,14 +351,14 @@ export class Endpoint {
       socketId = assigns && mount.handler.id ? mount.handler.id(assigns) : null;
     } catch (err) {
       this.logger.error({ err }, "connect failed");
-      return refuse(socket, 500, "Internal Server Error");
+      return refuse(stream, 500, "Internal Server Error");
     }
-    if (!assigns) return refuse(socket, 403, "Forbidden");
-    if (this.#draining) return refuse(socket, 503, "Service Unavailable");
+    if (!assigns) return refuse(stream, 403, "Forbidden");
+    if (this.#draining) return refuse(stream, 503, "Service Unavailable");
     // The client may have gone while `connect` ran: nothing is left to upgrade.
-    if (socket.destroyed) return;
+    if (stream.destroyed) return;
 
-    this.#wss.handleUpgrade(req, socket, head, (ws) =>
+    this.#wss.handleUpgrade(req, stream, head, (ws) =>
       this.#accept(ws, serializer, mount.handler, assigns, socketId),
     );
   }
@@ -368,7 +368,7 @@ export class Endpoint {
   #accept(
     ws: WebSocket,
     serializer: Serializer,
-    handler: SocketHandler<Assigns>,
+    handler: ConnectionHandler<Assigns>,
     assigns: Assigns,
     socketId: string | null,
   ): void {
@@ -396,18 +396,18 @@ export class Endpoint {
 }
 
 function refuse(
-  socket: Duplex,
+  stream: Duplex,
   status: number,
   text: string,
   headers: Record<string, string | number> = {},
 ): void {
-  if (socket.writable) {
+  if (stream.writable) {
     const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.write(
+    stream.write(
       `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra.join("")}Content-Length: 0\r\n\r\n`,
     );
   }
-  socket.destroy();
+  stream.destroy();
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,6 @@
 /**
- * Tandem's server: an {@link Endpoint} that serves WebSocket connections, socket handlers
- * ({@link defineSocket}) that authenticate them and route topics to channels
+ * Tandem's server: an {@link Endpoint} that serves WebSocket connections, connection handlers
+ * ({@link defineConnectionHandler}) that authenticate them and route topics to channels
  * ({@link defineChannel}), {@link PubSub} for broadcasts, and {@link Presence} on top of the
  * {@link Tracker} CRDT.
  *
@@ -10,11 +10,18 @@
 export type {
   Assigns,
   BroadcastInfo,
+  ChannelContext,
   ChannelDefinition,
-  ChannelSocket,
-  SocketRef,
+  RequestRef,
 } from "./channel.js";
 export { defineChannel } from "./channel.js";
+export {
+  type ChannelRoute,
+  type ConnectInfo,
+  type ConnectionHandler,
+  channel,
+  defineConnectionHandler,
+} from "./connection-handler.js";
 export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
 export { defaultLogger, type Logger, silentLogger } from "./logger.js";
 export { Metrics } from "./metrics.js";
@@ -46,13 +53,6 @@ export {
   stop,
 } from "./results.js";
 export { SharedMessage } from "./shared-message.js";
-export {
-  type ChannelRoute,
-  type ConnectInfo,
-  channel,
-  defineSocket,
-  type SocketHandler,
-} from "./socket-handler.js";
 export { type Rate, TokenBucket } from "./token-bucket.js";
 export type { ReplicaRef } from "./tracker/replica.js";
 export type { Entry } from "./tracker/state.js";

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import {
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   ok,
   Presence,
@@ -65,9 +65,9 @@ async function serve(call: Call) {
       return undefined;
     },
   });
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket({
+    defineConnectionHandler({
       connect: (params) => ({ user: params.user ?? "anon" }),
       channels: [channel("room:*", room)],
     }),

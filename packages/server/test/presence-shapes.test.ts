@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { silentLogger } from "@tandem/test-support";
 import { describe, expect, it } from "vitest";
-import type { ChannelSocket } from "../src/index.js";
+import type { ChannelContext } from "../src/index.js";
 import { Presence, PubSub, Tracker } from "../src/index.js";
 
 setFlagsFromString("--allow-natives-syntax");
@@ -11,14 +11,14 @@ const sameShape = new Function("a", "b", "return %HaveSameMap(a, b)") as (
 ) => boolean;
 
 /** Just what Presence reads of a channel's socket. */
-function socketOf(i: number): ChannelSocket {
+function socketOf(i: number): ChannelContext {
   return {
     ownerId: `o${i}`,
     topic: `room:${i % 50}`,
     connectionId: `c${i}`,
     closed: false,
     onExit: () => {},
-  } as unknown as ChannelSocket;
+  } as unknown as ChannelContext;
 }
 
 describe("presence metas in memory", () => {

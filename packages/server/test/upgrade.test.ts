@@ -9,7 +9,7 @@ import {
 } from "@tandem/test-support";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { channel, defineSocket } from "../src/index.js";
+import { channel, defineConnectionHandler } from "../src/index.js";
 
 let server: TestServer | undefined;
 
@@ -25,7 +25,7 @@ function gatedHandler() {
   let arrival = new Promise<void>((resolve) => {
     arrived = resolve;
   });
-  const handler = defineSocket<TestAssigns>({
+  const handler = defineConnectionHandler<TestAssigns>({
     async connect(params) {
       arrived();
       await new Promise<void>((resolve) => pending.push(resolve));
@@ -106,7 +106,7 @@ function upgradeFrom(
 describe("the connect rate per client", () => {
   it("refuses a client's upgrades over the rate with 429 and Retry-After, others unaffected", async () => {
     let connects = 0;
-    const handler = defineSocket<TestAssigns>({
+    const handler = defineConnectionHandler<TestAssigns>({
       connect(params) {
         connects++;
         return { user: params.user ?? "anon" };

@@ -3,7 +3,7 @@ import { isJsonObject } from "@tandem/protocol";
 import {
   channel,
   defineChannel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   error,
   ok,
@@ -69,9 +69,9 @@ export async function startPresenceServer(options: PresenceOptions = {}): Promis
       }
     },
   });
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket({
+    defineConnectionHandler({
       connect: (params) => (params.user ? { user: params.user } : null),
       channels: [channel("room:*", room)],
     }),

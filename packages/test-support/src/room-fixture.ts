@@ -1,5 +1,5 @@
 import { isJsonObject } from "@tandem/protocol";
-import { channel, defineChannel, defineSocket, error, ok, stop } from "@tandem/server";
+import { channel, defineChannel, defineConnectionHandler, error, ok, stop } from "@tandem/server";
 
 export interface TestAssigns extends Record<string, unknown> {
   user: string;
@@ -38,7 +38,7 @@ export const roomChannel = defineChannel<TestAssigns>({
       case "noreply":
         return undefined;
       case "later": {
-        const ref = socket.socketRef();
+        const ref = socket.requestRef();
         setTimeout(() => socket.replyTo(ref, ok({ later: true })), 20);
         return undefined;
       }
@@ -88,7 +88,7 @@ export const roomChannel = defineChannel<TestAssigns>({
   },
 });
 
-export const socketHandler = defineSocket<TestAssigns>({
+export const socketHandler = defineConnectionHandler<TestAssigns>({
   connect(params, info) {
     const user = params.user ?? info.authToken;
     if (!user || user === "refused") return null;

@@ -1,9 +1,9 @@
 import type { AddressInfo } from "node:net";
 import {
   type Assigns,
+  type ConnectionHandler,
   Endpoint,
   type EndpointOptions,
-  type SocketHandler,
   silentLogger,
 } from "@tandem/server";
 
@@ -17,11 +17,11 @@ export interface TestServer {
 }
 
 export async function startServer<A extends Assigns>(
-  handler: SocketHandler<A>,
+  handler: ConnectionHandler<A>,
   options: EndpointOptions = {},
   port = 0,
 ): Promise<TestServer> {
-  const endpoint = new Endpoint({ logger: silentLogger, ...options }).socket("/socket", handler);
+  const endpoint = new Endpoint({ logger: silentLogger, ...options }).mount("/socket", handler);
   const address: AddressInfo = await endpoint.listen(port);
   return {
     endpoint,

@@ -1,7 +1,7 @@
 import type { AddressInfo } from "node:net";
 import {
   channel,
-  defineSocket,
+  defineConnectionHandler,
   Endpoint,
   type Logger,
   type OriginCheck,
@@ -126,9 +126,9 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
   const presence = new Presence(endpoint, {
     ...(options.replication ? { replication: options.replication } : {}),
   });
-  endpoint.socket(
+  endpoint.mount(
     "/socket",
-    defineSocket<UserAssigns>({
+    defineConnectionHandler<UserAssigns>({
       // The token comes from the Sec-WebSocket-Protocol header (`authToken`), or a
       // `token` param for clients that cannot set it. Identity never comes from a payload.
       async connect(params, info) {

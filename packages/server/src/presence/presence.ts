@@ -7,7 +7,7 @@ import {
   type PresenceMeta,
   type PresenceState,
 } from "@tandem/protocol";
-import type { ChannelSocket } from "../channel.js";
+import type { ChannelContext } from "../channel.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
@@ -104,7 +104,7 @@ export class Presence {
   readonly #fetch: PresenceFetch | undefined;
   readonly #coalescer: TopicCooldown<DiffBatch> | null;
   // Members who just joined wait (at most one cooldown) for one shared presence_state.
-  readonly #stateWaiters: TopicCooldown<ChannelSocket[]> | null;
+  readonly #stateWaiters: TopicCooldown<ChannelContext[]> | null;
   readonly #limiter: RateLimiter | null;
   // Revert timers by owner, then key: a channel's exit clears its own without a scan.
   readonly #transients = new Map<string, Map<string, ReturnType<typeof setTimeout>>>();
@@ -147,7 +147,7 @@ export class Presence {
     // With an async fetch, lists go through it in order with the diffs: no sharing then.
     this.#stateWaiters =
       pacing && !this.#fetch
-        ? new TopicCooldown<ChannelSocket[]>(pacing, subscribers, {
+        ? new TopicCooldown<ChannelContext[]>(pacing, subscribers, {
             create: () => [],
             isEmpty: (waiters) => waiters.length === 0,
             emit: (topic, waiters) => this.#sendState(topic, waiters),
@@ -182,7 +182,7 @@ export class Presence {
   }
 
   /** Tracks `key` with `meta` for this channel; it leaves when the channel exits. */
-  track(socket: ChannelSocket, key: string, meta: JsonObject): PresenceResult {
+  track(socket: ChannelContext, key: string, meta: JsonObject): PresenceResult {
     if (socket.closed) return refusal("channel_closed");
     if (this.#tracker.get(socket.ownerId, socket.topic, key)) return refusal("already_tracked");
     if (this.#tooLarge(meta)) return refusal("meta_too_large");
@@ -196,7 +196,7 @@ export class Presence {
    * Replaces this channel's meta for `key` (or computes it from the previous one). A meta
    * equal to the current one changes nothing and broadcasts nothing.
    */
-  update(socket: ChannelSocket, key: string, update: MetaUpdate): PresenceResult {
+  update(socket: ChannelContext, key: string, update: MetaUpdate): PresenceResult {
     return this.#update(socket, key, update, true);
   }
 
@@ -206,7 +206,7 @@ export class Presence {
    * message is lost. Each call restarts the period.
    */
   setTransient(
-    socket: ChannelSocket,
+    socket: ChannelContext,
     key: string,
     fields: JsonObject,
     options: TransientOptions,
@@ -230,7 +230,7 @@ export class Presence {
   }
 
   /** Stops tracking `key` for this channel. */
-  untrack(socket: ChannelSocket, key: string): void {
+  untrack(socket: ChannelContext, key: string): void {
     this.#clearTransient(socket.ownerId, key);
     this.#tracker.untrack(socket.ownerId, socket.topic, key);
   }
@@ -260,7 +260,7 @@ export class Presence {
    * join in the same cooldown share one list, encoded once: a crowd arriving together
    * costs one list per cooldown instead of one per member.
    */
-  async pushState(socket: ChannelSocket): Promise<void> {
+  async pushState(socket: ChannelContext): Promise<void> {
     // A large room's next summary (at most one interval away) covers the newcomer: a
     // summary per joiner would cost O(N) each, O(N²) for a crowd.
     if (this.#largeRooms?.isLarge(socket.topic)) return;
@@ -272,7 +272,7 @@ export class Presence {
     socket.push(PresenceEvent.state, state as JsonObject);
   }
 
-  #sendState(topic: string, waiters: readonly ChannelSocket[]): void {
+  #sendState(topic: string, waiters: readonly ChannelContext[]): void {
     const message = new SharedMessage(
       topic,
       PresenceEvent.state,
@@ -310,7 +310,7 @@ export class Presence {
   }
 
   #update(
-    socket: ChannelSocket,
+    socket: ChannelContext,
     key: string,
     update: MetaUpdate,
     limited: boolean,
@@ -334,7 +334,7 @@ export class Presence {
     return Buffer.byteLength(JSON.stringify(meta)) > this.#maxMetaBytes;
   }
 
-  #allow(socket: ChannelSocket): boolean {
+  #allow(socket: ChannelContext): boolean {
     return this.#limiter?.take(socket.connectionId) ?? true;
   }
 

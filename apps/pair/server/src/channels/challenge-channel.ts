@@ -1,6 +1,6 @@
 import {
+  type ChannelContext,
   type ChannelDefinition,
-  type ChannelSocket,
   defineChannel,
   error,
   type HandleInResult,
@@ -51,10 +51,10 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
   const maxAwarenessBytes = options.maxAwarenessBytes ?? 8 * 1024;
   const awarenessPerSecond = options.awarenessPerSecond ?? 30;
   const awarenessRate = { limit: awarenessPerSecond, intervalMs: 1000 };
-  const awarenessBudgets = new WeakMap<ChannelSocket<UserAssigns>, TokenBucket>();
+  const awarenessBudgets = new WeakMap<ChannelContext<UserAssigns>, TokenBucket>();
   // One room per channel instance; a WeakMap keeps the room out of the assigns,
   // which are meant for plain data.
-  const roomOf = new WeakMap<ChannelSocket<UserAssigns>, Room>();
+  const roomOf = new WeakMap<ChannelContext<UserAssigns>, Room>();
 
   return defineChannel<UserAssigns>({
     async join(topic, _payload, socket) {

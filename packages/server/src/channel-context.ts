@@ -1,15 +1,15 @@
 import type { JsonObject } from "@tandem/protocol";
-import type { Assigns, ChannelSocket, SocketRef } from "./channel.js";
+import type { Assigns, ChannelContext, RequestRef } from "./channel.js";
 import type { ChannelHost, ChannelServer } from "./channel-server.js";
 import type { ReplyResult, StopReason } from "./results.js";
 import type { SharedMessage } from "./shared-message.js";
 
 /**
- * The {@link ChannelSocket} a channel's callbacks receive. Its methods live on the
+ * The {@link ChannelContext} a channel's callbacks receive. Its methods live on the
  * prototype and forward to the channel, so each of the many open channels costs one
  * small object rather than a set of closures.
  */
-export class BoundChannelSocket<A extends Assigns> implements ChannelSocket<A> {
+export class BoundChannelContext<A extends Assigns> implements ChannelContext<A> {
   readonly #channel: ChannelServer<A>;
   readonly ownerId: string;
   readonly socketId: string | null;
@@ -78,11 +78,11 @@ export class BoundChannelSocket<A extends Assigns> implements ChannelSocket<A> {
     this.#channel.unsubscribeTopic(topic);
   }
 
-  socketRef(): SocketRef {
-    return this.#channel.socketRef();
+  requestRef(): RequestRef {
+    return this.#channel.requestRef();
   }
 
-  replyTo(ref: SocketRef, result: ReplyResult): void {
+  replyTo(ref: RequestRef, result: ReplyResult): void {
     this.#channel.replyTo(ref, result);
   }
 

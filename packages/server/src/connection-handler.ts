@@ -25,7 +25,7 @@ export interface ChannelRoute<A extends Assigns = Assigns> {
  * Who may connect and which channels they can join: the counterpart of a Phoenix
  * socket module.
  */
-export interface SocketHandler<A extends Assigns = Assigns> {
+export interface ConnectionHandler<A extends Assigns = Assigns> {
   /**
    * Decides who the connection is. Return the assigns every channel will start with,
    * or `null` to refuse (HTTP 403).
@@ -39,7 +39,7 @@ export interface SocketHandler<A extends Assigns = Assigns> {
 
 /**
  * Declares a channel route. `pattern` is an exact topic or a prefix ending in `*`;
- * `assigns` are merged over the socket's for channels of this route.
+ * `assigns` are merged over the connection's for channels of this route.
  */
 export function channel<A extends Assigns>(
   pattern: string,
@@ -49,7 +49,9 @@ export function channel<A extends Assigns>(
   return { pattern: topicPattern(pattern), channel: definition, assigns };
 }
 
-/** Declares a socket handler with its assigns type inferred. */
-export function defineSocket<A extends Assigns>(handler: SocketHandler<A>): SocketHandler<A> {
+/** Declares a connection handler with its assigns type inferred. */
+export function defineConnectionHandler<A extends Assigns>(
+  handler: ConnectionHandler<A>,
+): ConnectionHandler<A> {
   return handler;
 }
