@@ -1,11 +1,11 @@
 // @vitest-environment jsdom
 import { Presence, Socket, type SocketOptions } from "@tandem/client";
+// The redux package's test server: a real Tandem server with a presence channel.
+import { type BindingsServer, startBindingsServer } from "@tandem/test-support";
 import { act, cleanup, render, screen, waitFor } from "@testing-library/react";
 import { StrictMode, useState } from "react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-// The redux package's test server: a real Tandem server with a presence channel.
-import { type PresenceServer, startPresenceServer } from "../../redux/test/presence-server.js";
 import {
   SocketProvider,
   useChannel,
@@ -17,7 +17,7 @@ import {
 
 type Meta = { name: string; typing: boolean };
 
-let server: PresenceServer;
+let server: BindingsServer;
 const others: Socket[] = [];
 
 function options(user: string): SocketOptions {
@@ -145,7 +145,7 @@ const text = (id: string) => screen.getByTestId(id).textContent;
 const participants = () => screen.queryAllByRole("listitem").map((li) => li.textContent ?? "");
 
 beforeEach(async () => {
-  server = await startPresenceServer();
+  server = await startBindingsServer();
 });
 afterEach(async () => {
   cleanup();
@@ -206,7 +206,7 @@ describe("react bindings against a real server", () => {
     await server.close();
     await waitFor(() => expect(text("connection")).toBe("reconnecting"));
     await waitFor(() => expect(text("status")).toBe("errored"));
-    server = await startPresenceServer(port);
+    server = await startBindingsServer(port);
     await waitFor(() => expect(text("connection")).toBe("open"), { timeout: 5000 });
     await waitFor(() => expect(text("status")).toBe("joined"), { timeout: 5000 });
     otherUser("bob", "room:3");

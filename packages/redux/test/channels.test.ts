@@ -1,5 +1,6 @@
 import { configureStore } from "@reduxjs/toolkit";
 import { Socket } from "@tandem/client";
+import { type BindingsServer, startBindingsServer } from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {
@@ -14,7 +15,6 @@ import {
   selectConnectionStatus,
   selectPresences,
 } from "../src/index.js";
-import { type PresenceServer, startPresenceServer } from "./presence-server.js";
 
 const TOPIC = "room:lobby";
 type Meta = { name: string; typing: boolean };
@@ -58,7 +58,7 @@ const names = (store: Store) =>
   );
 
 describe("channel thunks against a real server", () => {
-  let server: PresenceServer;
+  let server: BindingsServer;
   const sockets: Socket[] = [];
   const connect = (user: string) => {
     const socket = new Socket(server.url, {
@@ -72,7 +72,7 @@ describe("channel thunks against a real server", () => {
   };
 
   beforeEach(async () => {
-    server = await startPresenceServer();
+    server = await startBindingsServer();
   });
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.disconnect();
@@ -176,7 +176,7 @@ describe("channel thunks against a real server", () => {
     await waitForState(store, (s) => s.connection.status === "reconnecting");
     expect(selectChannel(store.getState(), TOPIC)?.status).toBe("errored");
 
-    server = await startPresenceServer(port);
+    server = await startBindingsServer(port);
     await waitForState(store, (s) => s.connection.status === "open", 5000);
     await waitForState(store, (s) => selectChannel(s, TOPIC)?.status === "joined", 5000);
     await waitForState(store, () => names(store).join() === "ada:1");

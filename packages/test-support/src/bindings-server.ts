@@ -11,8 +11,11 @@ import {
   silentLogger,
 } from "@tandem/server";
 
-/** A real Tandem server whose `room:*` channel tracks each user, as an app would. */
-export interface PresenceServer {
+/**
+ * The server the React and Redux bindings' tests talk to: a real Tandem server whose
+ * `room:*` channel tracks each user, as an app would.
+ */
+export interface BindingsServer {
   url: string;
   port: number;
   /** How many joins the server accepted, by topic. */
@@ -25,7 +28,7 @@ export interface PresenceServer {
  * `room:closed` is refused; `typing` marks the caller typing for `typingMs`; `shout`
  * broadcasts its payload to the topic as `shout`.
  */
-export async function startPresenceServer(port = 0, typingMs = 100): Promise<PresenceServer> {
+export async function startBindingsServer(port = 0, typingMs = 100): Promise<BindingsServer> {
   const endpoint = new Endpoint({ logger: silentLogger });
   const presence = new Presence(endpoint);
   const joins = new Map<string, number>();
