@@ -170,10 +170,12 @@ export class Presence {
         gauge?.inc(joins.length - leaves.length);
         if (this.#largeRooms?.changed(topic)) continue;
         if (this.#coalescer) {
-          this.#coalescer.add(topic, (batch) => {
+          const fill = (batch: DiffBatch) => {
             for (const [key, meta] of joins) batch.join(key, meta);
             for (const [key, meta] of leaves) batch.leave(key, meta);
-          });
+          };
+          if (isMetaUpdate(joins, leaves)) this.#coalescer.addUrgent(topic, fill);
+          else this.#coalescer.add(topic, fill);
         } else this.#broadcast(topic, immediateDiff(joins, leaves));
       }
     });
@@ -396,6 +398,23 @@ function immediateDiff(
   for (const [key, meta] of joins) batch.join(key, meta);
   for (const [key, meta] of leaves) batch.leave(key, meta);
   return batch.toDiff();
+}
+
+/**
+ * Whether the changes only replace metas of presences that stay: each join names, in
+ * `phx_ref_prev`, a meta of its key that leaves in the same changes, and nothing else
+ * leaves. Such changes are no part of a join or leave storm.
+ */
+function isMetaUpdate(
+  joins: readonly [string, PresenceMeta][],
+  leaves: readonly [string, PresenceMeta][],
+): boolean {
+  if (joins.length === 0 || joins.length !== leaves.length) return false;
+  const left = new Map(leaves.map(([key, meta]) => [meta.phx_ref, key]));
+  return joins.every(([key, meta]) => {
+    const previous = meta.phx_ref_prev;
+    return previous !== undefined && left.get(previous) === key && left.delete(previous);
+  });
 }
 
 function wire(entry: Entry): [string, PresenceMeta] {
