@@ -23,7 +23,8 @@ common options:
   --profile            write a CPU profile of each server (DIR/profiles)
   --rounds N           run each scenario N times and count in how many rounds each target
                        was met (these cores are shared: one run can mislead)
-join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000
+join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000 --workers 2
+             (--workers: load-generator threads the clients are spread over)
              (target tandem-counts: counts mode past 1000 entries)
 typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --observers 100
 broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100

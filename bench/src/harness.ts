@@ -59,6 +59,7 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       concurrency: 200,
       timeoutMs: 45_000,
       steadyMs: 5000,
+      workers: 2,
     } satisfies JoinStormOptions,
     typing: {
       room: 1000,

@@ -31,6 +31,11 @@ export interface JoinStormOptions {
    * second), to measure steady traffic per member per second. 0 skips it.
    */
   steadyMs: number;
+  /**
+   * Load-generator threads the clients are spread over, so that decoding what N clients
+   * receive (about N² entries in list mode) is not what the storm measures.
+   */
+  workers: number;
 }
 
 export interface TypingOptions {
@@ -134,6 +139,16 @@ export interface JoinStormResult extends Common {
   n: number;
   /** Opening the N connections before the storm (seconds; not part of the storm). */
   connectS: number;
+  /** Threads the load generator spread the clients over. */
+  loadgenThreads: number;
+  /** The measured phase: from the joins until the traffic went quiet (seconds). */
+  measuredS: number;
+  /**
+   * CPU over wall time from the joins until convergence (or the timeout), in cores: the
+   * server near 1 is saturated (its work is one thread), the load generator near its
+   * thread count is.
+   */
+  busy: { server: number; loadgen: number };
   /** Until every join was answered (ms from the moment all joins were sent). */
   allJoinedMs: number | null;
   /** Until every client listed all N (ms from the joins); null if not within the timeout. */

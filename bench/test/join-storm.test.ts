@@ -35,6 +35,8 @@ describe("bench harness", () => {
         serverCpuS: expect.any(Number),
         serverPeakRss: expect.any(Number),
         loadgenCpuS: expect.any(Number),
+        loadgenThreads: 2,
+        busy: { server: expect.any(Number), loadgen: expect.any(Number) },
       });
       expect(result.messages).toBeGreaterThan(0);
       expect(result.curve.length).toBeGreaterThan(0);
@@ -42,5 +44,5 @@ describe("bench harness", () => {
     expect(written.checks).toEqual([]);
     expect(written.table).toContain("raw ws ceiling");
     expect(readFileSync(report.files.svg, "utf8")).toContain("<svg");
-  }, 30_000);
+  }, 60_000);
 });

@@ -6,8 +6,9 @@ import type { LoadgenReply, LoadgenRequest, ScenarioResults } from "../types.js"
 import { abuse } from "./abuse.js";
 import { cluster } from "./cluster.js";
 import type { Driver } from "./conn.js";
+import { joinStorm } from "./join-storm.js";
 import { connectPhoenix } from "./phoenix-conn.js";
-import { broadcast, type Context, capacity, joinStorm, typing } from "./scenarios.js";
+import { broadcast, type Context, capacity, typing } from "./scenarios.js";
 import { connectSocketIo } from "./sio-conn.js";
 import { soak } from "./soak.js";
 
@@ -16,7 +17,7 @@ async function run(request: LoadgenRequest): Promise<ScenarioResults[typeof requ
   const ctx: Context = { driver, url: request.url };
   switch (request.scenario) {
     case "join-storm":
-      return joinStorm(ctx, (request as LoadgenRequest<"join-storm">).options);
+      return joinStorm(ctx, (request as LoadgenRequest<"join-storm">).options, request.target);
     case "typing":
       return typing(ctx, (request as LoadgenRequest<"typing">).options);
     case "broadcast":
