@@ -148,7 +148,12 @@ export interface JoinStormResult extends Common {
    * server near 1 is saturated (its work is one thread), the load generator near its
    * thread count is.
    */
-  busy: { server: number; loadgen: number };
+  busy: {
+    server: number;
+    /** The share of the server's CPU spent in the kernel (socket writes, mostly). */
+    serverKernel: number;
+    loadgen: number;
+  };
   /** Until every join was answered (ms from the moment all joins were sent). */
   allJoinedMs: number | null;
   /** Until every client listed all N (ms from the joins); null if not within the timeout. */

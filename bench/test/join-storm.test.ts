@@ -36,7 +36,11 @@ describe("bench harness", () => {
         serverPeakRss: expect.any(Number),
         loadgenCpuS: expect.any(Number),
         loadgenThreads: 2,
-        busy: { server: expect.any(Number), loadgen: expect.any(Number) },
+        busy: {
+          server: expect.any(Number),
+          serverKernel: expect.any(Number),
+          loadgen: expect.any(Number),
+        },
       });
       expect(result.messages).toBeGreaterThan(0);
       expect(result.curve.length).toBeGreaterThan(0);

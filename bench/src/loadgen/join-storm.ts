@@ -143,8 +143,11 @@ export async function joinStorm(
   const convergenceMs = total(crews, "converged") === connected ? latest("convergedAt") : null;
   // Which side was saturated during the storm itself, before the quiet tail dilutes it.
   const stormS = (epochMs() - t0) / 1000;
+  const atStormEnd = await serverStats(ctx.url);
+  const stormServerCpuS = serverCpuSeconds(before, atStormEnd);
   const busy = {
-    server: serverCpuSeconds(before, await serverStats(ctx.url)) / stormS,
+    server: stormServerCpuS / stormS,
+    serverKernel: (atStormEnd.cpuSystemUs - before.cpuSystemUs) / 1e6 / stormServerCpuS,
     loadgen: cpuSeconds(cpu) / stormS,
   };
   log(
@@ -164,7 +167,7 @@ export async function joinStorm(
   failed = Math.max(failed, total(crews, "failed"));
   firstError ??= crews.find((crew) => crew.progress?.firstError)?.progress?.firstError ?? null;
   log(
-    `storm: server ${(100 * busy.server).toFixed(0)} % of a core, load generator ${(100 * busy.loadgen).toFixed(0)} % over ${workers} threads, for ${stormS.toFixed(1)} s`,
+    `storm: server ${(100 * busy.server).toFixed(0)} % of a core (${(100 * busy.serverKernel).toFixed(0)} % of it in the kernel), load generator ${(100 * busy.loadgen).toFixed(0)} % over ${workers} threads, for ${stormS.toFixed(1)} s`,
   );
   const steady =
     convergenceMs !== null && o.steadyMs > 0

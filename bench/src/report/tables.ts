@@ -109,7 +109,7 @@ function joinStormTable(report: Report<"join-storm">): string {
     "× ceiling",
     "peak RSS MB",
     "loadgen CPU s",
-    "busy: server, loadgen (cores)",
+    "busy: server (kernel share), loadgen (cores)",
   ];
   const rows: Row[] = ok(report).map(({ label, r }) => [
     label,
@@ -126,7 +126,7 @@ function joinStormTable(report: Report<"join-storm">): string {
     ratio(r.serverCpuS, ceiling?.serverCpuS),
     mb(r.serverPeakRss),
     fixed(r.loadgenCpuS),
-    `${fixed(r.busy.server)}, ${fixed(r.busy.loadgen)} of ${r.loadgenThreads}`,
+    `${fixed(r.busy.server)} (${fixed(100 * r.busy.serverKernel, 0)} %), ${fixed(r.busy.loadgen)} of ${r.loadgenThreads}`,
   ]);
   const main = markdown(header, [...rows, ...failedRows(report, header.length)]);
   const steady = ok(report).filter(({ r }) => r.steady);
