@@ -141,6 +141,16 @@ export class DocumentStore {
    */
   async compact(challengeId: number): Promise<BadUpdate[]> {
     return this.#db.transaction().execute(async (tx) => {
+      // Compactions of one document take turns: touching its row first holds the row's
+      // lock until commit (PostgreSQL; SQLite runs one write transaction at a time), and
+      // what follows reads what the one before committed. Otherwise a compaction that
+      // read fewer updates could write its snapshot over one that read more, after that
+      // one deleted them.
+      await tx
+        .updateTable("challenge_documents")
+        .set({ updated_at: now() })
+        .where("challenge_id", "=", challengeId)
+        .execute();
       const rows = await tx
         .selectFrom("challenge_document_updates")
         .select(["id", "payload"])
