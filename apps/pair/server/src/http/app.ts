@@ -134,7 +134,7 @@ function sendError(reply: FastifyReply, error: FastifyError | HttpError): Fastif
     if (error.retryAfterSeconds !== undefined) {
       reply.header("retry-after", String(error.retryAfterSeconds));
     }
-    return reply.code(error.status).send(errorBody(error.message, error.field));
+    return reply.code(error.status).send(errorBody(error.message, error.field, error.errors));
   }
   if (isClientError(error)) {
     const status = error.statusCode ?? 400;
