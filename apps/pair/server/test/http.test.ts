@@ -1,4 +1,6 @@
+import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SEED_CHALLENGES } from "../src/challenges/seed.js";
@@ -438,6 +440,21 @@ describe("web app and health", () => {
 });
 
 describe("security headers", () => {
+  it("give the test runner's worker script its own policy: eval, and no network", async () => {
+    await writeFile(join(t.webDir, "assets", "test-worker-Ab1_x.js"), "self.onmessage = null;");
+    await writeFile(join(t.webDir, "test-worker-Ab1_x.js"), "outside the assets");
+    const worker = await fetch(`${base}/assets/test-worker-Ab1_x.js`);
+    expect(worker.status).toBe(200);
+    expect(worker.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; script-src 'self' 'unsafe-eval'",
+    );
+    for (const path of ["/test-worker-Ab1_x.js", "/assets/app-abc123.js", "/"]) {
+      const csp = (await fetch(`${base}${path}`)).headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("worker-src 'self'");
+      expect(csp, path).not.toContain("unsafe-eval");
+    }
+  });
+
   /** What every response must carry, whatever answered it. */
   function expectSecurityHeaders(res: Response, what: string): void {
     const csp = res.headers.get("content-security-policy") ?? "";

@@ -40,6 +40,8 @@ const SECURITY_HEADERS = {
       imgSrc: ["'self'", "data:"],
       fontSrc: ["'self'"],
       connectSrc: ["'self'"],
+      // The test runner's worker, a script of this server with a policy of its own (web.ts).
+      workerSrc: ["'self'"],
       objectSrc: ["'none'"],
       baseUri: ["'none'"],
       formAction: ["'self'"],

@@ -1,0 +1,60 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { callText, canonicalJson, clip, matches, showValue } from "../src/tests/verdict";
+
+describe("test verdicts", () => {
+  it("compares a returned value with the expected JSON as JSON values", () => {
+    expect(matches(true, "true")).toBe(true);
+    expect(
+      matches(
+        [
+          [1, 6],
+          [8, 10],
+        ],
+        "[[1, 6], [8, 10]]",
+      ),
+    ).toBe(true);
+    expect(matches({ b: 1, a: [2] }, '{"a":[2],"b":1}')).toBe(true);
+    expect(matches("3", "3")).toBe(false);
+    expect(matches(undefined, "null")).toBe(false);
+    expect(matches(() => 1, "null")).toBe(false);
+    expect(matches([1, 2], "[2, 1]")).toBe(false);
+  });
+
+  it("finds every JSON value equal to itself whatever its key order, and unequal to a change", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = JSON.stringify(value);
+        expect(matches(JSON.parse(text), text)).toBe(true);
+        const shuffled = JSON.parse(text, (_k, v: unknown) =>
+          v && typeof v === "object" && !Array.isArray(v)
+            ? Object.fromEntries(Object.entries(v).reverse())
+            : v,
+        );
+        expect(matches(shuffled, text)).toBe(true);
+        expect(matches([value], text)).toBe(false);
+      }),
+    );
+  });
+
+  it("gives equal values the same canonical text", () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.integer()), (record) => {
+        const reversed = Object.fromEntries(Object.entries(record).reverse());
+        expect(canonicalJson(reversed)).toBe(canonicalJson(record));
+      }),
+    );
+  });
+
+  it("shows values and calls as code", () => {
+    expect(showValue(undefined)).toBe("undefined");
+    expect(showValue(Number.NaN)).toBe("NaN");
+    expect(showValue([1, "a"])).toBe('[1,"a"]');
+    expect(showValue(() => 1)).toBe("a function");
+    expect(callText({ function: "merge", args: '[[[1, 3]], "x"]', expected: "1" })).toBe(
+      'merge([[1,3]], "x")',
+    );
+    expect(clip("abcdef", 4)).toBe("abc…");
+    expect(clip("abc", 4)).toBe("abc");
+  });
+});
