@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { excerpt, plainText, shorten } from "../src/markdown/excerpt";
+import { excerpt, markdown, plainText, shorten } from "../src/markdown/excerpt";
 
 describe("excerpt", () => {
   it("shows a description's words without its markup", () => {
@@ -10,6 +10,13 @@ describe("excerpt", () => {
           "closes.\n\n- one\n- two &amp; three\n\n<script>alert(1)</script>",
       ),
     ).toBe("Write isBalanced(text) that returns true when every bracket closes. one two & three");
+  });
+
+  it("renders raw HTML as text rather than markup", () => {
+    const html = markdown.parse('Hi <img src="x" onerror="alert(1)"> **there**', { async: false });
+    expect(html).toBe(
+      "<p>Hi &#60;img src=&#34;x&#34; onerror=&#34;alert(1)&#34;&#62; <strong>there</strong></p>\n",
+    );
   });
 
   it("cuts at a word boundary and marks the cut", () => {

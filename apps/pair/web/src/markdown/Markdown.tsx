@@ -3,8 +3,9 @@ import { type ReactNode, useMemo } from "react";
 import { markdown } from "./excerpt";
 
 /**
- * Markdown rendered to HTML by marked, then sanitized by DOMPurify before React puts it in
- * the page: a description's author is a user, and marked passes raw HTML through.
+ * Markdown rendered to HTML by marked (raw HTML escaped), then sanitized by DOMPurify
+ * before React puts it in the page: a description's author is a user, and a link can
+ * still carry a `javascript:` URL.
  * Rendered in the browser because DOMPurify needs a real DOM to sanitize against.
  */
 export function renderMarkdown(source: string): string {

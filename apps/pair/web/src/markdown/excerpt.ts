@@ -1,7 +1,18 @@
 import { Marked, type Token } from "marked";
 
-// GitHub's flavour, as the descriptions are written; one instance, not marked's global.
-export const markdown = new Marked({ gfm: true });
+/**
+ * GitHub's flavour, as the descriptions are written; one instance, not marked's global.
+ * Raw HTML in a description is shown as the text it is, never parsed: a description needs
+ * none, and parsing it would run the page's HTML parser on markup a user wrote.
+ */
+export const markdown = new Marked({
+  gfm: true,
+  renderer: { html: ({ text }) => escapeHtml(text) },
+});
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 
 /** The words a reader sees in some Markdown, without its markup; raw HTML is dropped. */
 export function plainText(source: string): string {

@@ -126,7 +126,7 @@ export function ChallengesPage(): ReactNode {
           {createFailure ? (
             <div id={ids.error} role="alert" className="error">
               {fieldErrors.length > 1
-                ? `Please correct the ${fieldErrors.length} fields marked below.`
+                ? `Please correct the ${fieldErrors.length} fields marked above.`
                 : createFailure.message}
             </div>
           ) : null}
