@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { callText, canonicalJson, clip, matches, showValue } from "../src/tests/verdict";
+import { callText, canonicalJson, clip, matches, resultFor, showValue } from "../src/tests/verdict";
 
 describe("test verdicts", () => {
   it("compares a returned value with the expected JSON as JSON values", () => {
@@ -44,6 +44,19 @@ describe("test verdicts", () => {
         expect(canonicalJson(reversed)).toBe(canonicalJson(record));
       }),
     );
+  });
+
+  it("takes from the worker only a well-formed result for the next test", () => {
+    const result = { status: "passed", output: "1", logs: "" };
+    expect(resultFor({ index: 2, result }, 2)).toEqual(result);
+    expect(resultFor({ index: 3, result }, 2)).toBeNull();
+    expect(resultFor({ index: 2, result: { ...result, status: "won" } }, 2)).toBeNull();
+    expect(resultFor({ index: 2, result: { ...result, output: 1 } }, 2)).toBeNull();
+    expect(resultFor("passed", 0)).toBeNull();
+    expect(resultFor(null, 0)).toBeNull();
+    expect(
+      resultFor({ index: 0, result: { ...result, logs: "x".repeat(5000) } }, 0)?.logs,
+    ).toHaveLength(2000);
   });
 
   it("shows values and calls as code", () => {

@@ -1,16 +1,20 @@
 // Runs a room's solution against its tests, away from the page: a dedicated worker has no
 // DOM, and the server gives this script a policy of its own (no network, eval allowed
 // for the solution only here). The page terminates it when a test runs too long.
-import { clip, matches, showValue, type TestCase, type TestResult } from "./verdict";
+import {
+  clip,
+  matches,
+  type RunMessage,
+  showValue,
+  type TestCase,
+  type TestResult,
+} from "./verdict";
 
 /** What the page sends: the solution's code and the tests to run on it. */
 export interface RunRequest {
   code: string;
   tests: TestCase[];
 }
-
-/** What the worker posts back: each result as it comes, by the test's index. */
-export type RunMessage = { index: number; result: TestResult };
 
 // The page's DOM typings do not describe a worker's global scope: the two members used.
 const scope = self as unknown as {

@@ -17,6 +17,20 @@ export interface TestResult {
   logs: string;
 }
 
+/** What the worker posts back: each result as it comes, by the test's index. */
+export type RunMessage = { index: number; result: TestResult };
+
+const STATUSES: readonly TestStatus[] = ["passed", "failed", "error", "timeout", "skipped"];
+
+/** The result in a worker's message if it is one, for test `index`; else null. */
+export function resultFor(message: unknown, index: number): TestResult | null {
+  const m = message as Partial<RunMessage> | null;
+  const r = m?.result as Partial<TestResult> | undefined;
+  if (m?.index !== index || !r || !STATUSES.includes(r.status as TestStatus)) return null;
+  if (typeof r.output !== "string" || typeof r.logs !== "string") return null;
+  return { status: r.status as TestStatus, output: clip(r.output), logs: clip(r.logs) };
+}
+
 /** The server's limit on each of a result's texts (CONTRACT.md). */
 export const MAX_RESULT_TEXT = 2000;
 
