@@ -163,7 +163,23 @@ describe("solving a challenge together", () => {
     expect(await description.textContent()).toContain("Aim for a single pass");
   }, 60_000);
 
-  it("validates the new challenge form all at once, then links to the new room", async () => {
+  it("validates the new challenge form all at once, as the sign-up form, then links to the new room", async () => {
+    // The sign-up form: every field's own sentence at once.
+    const visitor = await (await browser.newContext()).newPage();
+    await visitor.goto(`${server.url}/sign-up`);
+    await visitor.getByLabel("Email").fill("no-at-sign");
+    await visitor.getByLabel("Password").fill("short");
+    await visitor.getByRole("button", { name: "Sign up" }).click();
+    await expect
+      .poll(() => visitor.getByRole("alert").textContent(), SEEN)
+      .toBe("Please correct the 3 fields marked above.");
+    expect(await visitor.locator(".field-error").allTextContents()).toEqual([
+      "Please enter your first name.",
+      "Please enter a valid email address.",
+      "Your password needs at least 8 characters.",
+    ]);
+    await visitor.context().close();
+
     await ada.goto(`${server.url}/challenges`);
     await ada.getByRole("button", { name: "Add a test" }).click();
     await ada

@@ -3,7 +3,7 @@ import { Link } from "react-router";
 import type { ChallengeSummary } from "../api";
 import { excerpt } from "../markdown/excerpt";
 import { createChallenge, loadChallenges, useAppDispatch, useAppSelector } from "../store";
-import { Field } from "./Field";
+import { correctFields, Field } from "./Field";
 import { TestCaseFields } from "./TestCaseFields";
 
 /** The list of challenges, and a form to add one. */
@@ -125,9 +125,7 @@ export function ChallengesPage(): ReactNode {
           />
           {createFailure ? (
             <div id={ids.error} role="alert" className="error">
-              {fieldErrors.length > 1
-                ? `Please correct the ${fieldErrors.length} fields marked above.`
-                : createFailure.message}
+              {fieldErrors.length > 0 ? correctFields(fieldErrors.length) : createFailure.message}
             </div>
           ) : null}
           <button type="submit" className="primary" disabled={creating}>

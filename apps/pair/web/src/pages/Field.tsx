@@ -32,3 +32,10 @@ export function Field({
     </div>
   );
 }
+
+/** What a form's alert says when the server refused fields: each says why beside it. */
+export function correctFields(count: number): string {
+  return count === 1
+    ? "Please correct the field marked above."
+    : `Please correct the ${count} fields marked above.`;
+}
