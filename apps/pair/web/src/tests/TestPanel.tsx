@@ -53,7 +53,7 @@ export function TestPanel({
     setProblem(null);
     const results = await runTests(solution(), tests);
     channel
-      .push("tests:report", { results: results.map((r) => ({ ...r })) })
+      .push("tests:report", { results })
       .receive("ok", () => setRunning(false))
       .receive("error", (reply: { reason?: string }) => {
         setRunning(false);
