@@ -46,7 +46,12 @@ export class RoomChat {
    * (one may come twice: clients keep messages by id).
    */
   async pushHistory(socket: ChannelContext<UserAssigns>, challengeId: number): Promise<void> {
-    socket.push("chat:history", { messages: await recentMessages(this.#db, challengeId) });
+    try {
+      socket.push("chat:history", { messages: await recentMessages(this.#db, challengeId) });
+    } catch (err) {
+      // The room works without its history; the editor and presence must not go with it.
+      this.#logger.error({ err, topic: socket.topic }, "loading the chat history failed");
+    }
   }
 
   /** `chat:send {body}`: replies `ok {message}` with the stored message. */
