@@ -9,6 +9,7 @@ import { WebSocket } from "ws";
 import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
+import { SEED_TEST_CASES } from "../src/challenges/seed.js";
 import { type AwarenessEntry, decodeAwareness } from "../src/docs/awareness.js";
 import { userColor } from "../src/docs/colors.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
@@ -758,4 +759,180 @@ describe("two Pair servers clustered over Redis and PostgreSQL", () => {
       await redis.kill();
     }
   }, 30_000);
+});
+
+type ChatMessage = {
+  id: number;
+  user_id: number;
+  first_name: string;
+  body: string;
+  inserted_at: string;
+};
+
+describe("room chat", () => {
+  it("stores a message, relays the stored copy to everyone, and gives joiners the history", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    const seen: { ada: ChatMessage[]; bob: ChatMessage[] } = { ada: [], bob: [] };
+    adaTab.channel.on<ChatMessage>("chat:message", (m) => seen.ada.push(m));
+    bobTab.channel.on<ChatMessage>("chat:message", (m) => seen.bob.push(m));
+    await Promise.all([adaTab.open(), bobTab.open()]);
+
+    const reply = await pushReply(adaTab.channel, "chat:send", { body: "  hello **Bob**\n" });
+    expect(reply.status).toBe("ok");
+    const message = (reply.response as { message: ChatMessage }).message;
+    expect(message).toEqual({
+      id: expect.any(Number),
+      user_id: ada.user.id,
+      first_name: "Ada",
+      body: "hello **Bob**",
+      inserted_at: expect.any(String),
+    });
+    await waitFor(() => seen.bob.length === 1 && seen.ada.length === 1, "the message relayed");
+    expect(seen.bob).toEqual([message]);
+
+    // Kept with the room: a joiner after a restart gets it as history, other rooms do not.
+    await t.server.close();
+    await t.restart();
+    const histories: { room1: ChatMessage[][]; room2: ChatMessage[][] } = { room1: [], room2: [] };
+    const later = new Tab(bob.token, 1);
+    const elsewhere = new Tab(bob.token, 2);
+    later.channel.on<{ messages: ChatMessage[] }>("chat:history", (h) =>
+      histories.room1.push(h.messages),
+    );
+    elsewhere.channel.on<{ messages: ChatMessage[] }>("chat:history", (h) =>
+      histories.room2.push(h.messages),
+    );
+    await Promise.all([later.open(), elsewhere.open()]);
+    await waitFor(() => histories.room1.length === 1 && histories.room2.length === 1, "history");
+    expect(histories.room1).toEqual([[message]]);
+    expect(histories.room2).toEqual([[]]);
+  });
+
+  it("refuses messages that are empty, too long, not text or hidden characters, and floods", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    const relayed: ChatMessage[] = [];
+    bobTab.channel.on<ChatMessage>("chat:message", (m) => relayed.push(m));
+    await Promise.all([adaTab.open(), bobTab.open()]);
+    const refusal = async (payload: object | ArrayBuffer) =>
+      (await pushReply(adaTab.channel, "chat:send", payload)).response;
+
+    expect(await refusal({ body: "   " })).toEqual({ reason: "empty message" });
+    expect(await refusal({ body: "x".repeat(2001) })).toEqual({ reason: "message too long" });
+    expect(await refusal({ body: 42 })).toEqual({ reason: "invalid message" });
+    expect(await refusal({})).toEqual({ reason: "invalid message" });
+    expect(await refusal(new Uint8Array([1, 2]).buffer)).toEqual({ reason: "invalid message" });
+    expect(await refusal({ body: "abc\u202Edef" })).toEqual({ reason: "invalid message" });
+    expect(await refusal({ body: "bell\u0007" })).toEqual({ reason: "invalid message" });
+
+    // Five in a burst pass, the sixth is refused and not stored.
+    const replies = [];
+    for (let i = 0; i < 6; i++) {
+      replies.push(await pushReply(adaTab.channel, "chat:send", { body: `line ${i}` }));
+    }
+    expect(replies.map((r) => r.status)).toEqual(["ok", "ok", "ok", "ok", "ok", "error"]);
+    expect(replies[5]?.response).toEqual({ reason: "rate_limited" });
+    await waitFor(() => relayed.length === 5, "five messages relayed");
+    expect(relayed.map((m) => m.body)).toEqual(["line 0", "line 1", "line 2", "line 3", "line 4"]);
+
+    const histories: ChatMessage[][] = [];
+    const later = new Tab(bob.token, 1);
+    later.channel.on<{ messages: ChatMessage[] }>("chat:history", (h) =>
+      histories.push(h.messages),
+    );
+    await later.open();
+    await waitFor(() => histories.length === 1, "history");
+    expect(histories[0]?.map((m) => m.body)).toEqual(relayed.map((m) => m.body));
+  });
+
+  it("tells the others who is writing a message, by the token's name", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    const onBob: unknown[] = [];
+    const onAda: unknown[] = [];
+    bobTab.channel.on("chat:typing", (p) => onBob.push(p));
+    adaTab.channel.on("chat:typing", (p) => onAda.push(p));
+    await Promise.all([adaTab.open(), bobTab.open()]);
+    const reply = await pushReply(adaTab.channel, "chat:typing", { first_name: "Mallory" });
+    expect(reply).toEqual({ status: "ok", response: {} });
+    await waitFor(() => onBob.length === 1, "typing relayed");
+    expect(onBob).toEqual([{ user_id: ada.user.id, first_name: "Ada" }]);
+    expect(onAda).toEqual([]);
+  });
+});
+
+describe("test runs", () => {
+  const TESTS = SEED_TEST_CASES["Balanced Brackets"]?.length ?? 0;
+  const result = (status: string, output = "true") => ({ status, output, logs: "" });
+
+  it("relays a member's validated report to the whole room, named from the token", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    const onBob: Record<string, unknown>[] = [];
+    const onAda: Record<string, unknown>[] = [];
+    bobTab.channel.on<Record<string, unknown>>("tests:result", (p) => onBob.push(p));
+    adaTab.channel.on<Record<string, unknown>>("tests:result", (p) => onAda.push(p));
+    const [joined] = await Promise.all([adaTab.open(), bobTab.open()]);
+    expect((joined.response.challenge as { tests: unknown[] }).tests).toHaveLength(TESTS);
+
+    const results = Array.from({ length: TESTS }, (_, i) =>
+      result(i === 0 ? "failed" : "passed", i === 0 ? "false" : "true"),
+    );
+    const reply = await pushReply(adaTab.channel, "tests:report", {
+      results,
+      first_name: "Mallory",
+    });
+    expect(reply).toEqual({ status: "ok", response: {} });
+    await waitFor(() => onBob.length === 1 && onAda.length === 1, "the result relayed");
+    expect(onBob[0]).toEqual({
+      user_id: ada.user.id,
+      first_name: "Ada",
+      ran_at: expect.any(String),
+      results,
+    });
+    expect(onAda).toEqual(onBob);
+  });
+
+  it("refuses malformed reports and floods, relaying nothing", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const adaTab = new Tab(ada.token, 1);
+    const bobTab = new Tab(bob.token, 1);
+    const onBob: unknown[] = [];
+    bobTab.channel.on("tests:result", (p) => onBob.push(p));
+    await Promise.all([adaTab.open(), bobTab.open()]);
+    const refusal = async (payload: object) =>
+      (await pushReply(adaTab.channel, "tests:report", payload)).response;
+    const valid = Array.from({ length: TESTS }, () => result("passed"));
+
+    expect(await refusal({ results: valid.slice(1) })).toEqual({ reason: "invalid report" });
+    expect(await refusal({ results: [...valid, result("passed")] })).toEqual({
+      reason: "invalid report",
+    });
+    expect(await refusal({ results: [result("hacked"), ...valid.slice(1)] })).toEqual({
+      reason: "invalid report",
+    });
+    expect(
+      await refusal({ results: [result("passed", "x".repeat(2001)), ...valid.slice(1)] }),
+    ).toEqual({
+      reason: "invalid report",
+    });
+    expect(await refusal({ results: "all passed" })).toEqual({ reason: "invalid report" });
+
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await pushReply(adaTab.channel, "tests:report", { results: valid })).status);
+    }
+    expect(statuses).toEqual(["ok", "ok", "ok", "ok", "ok", "error"]);
+    await waitFor(() => onBob.length === 5, "five results relayed");
+  });
 });

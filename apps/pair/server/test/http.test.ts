@@ -1,4 +1,6 @@
+import { writeFile } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SEED_CHALLENGES } from "../src/challenges/seed.js";
@@ -105,6 +107,12 @@ describe("accounts over HTTP", () => {
     expect(await res.json()).toEqual({
       error: "Your first name cannot contain control or text-direction characters.",
       field: "first_name",
+      errors: [
+        {
+          field: "first_name",
+          message: "Your first name cannot contain control or text-direction characters.",
+        },
+      ],
     });
   });
 
@@ -129,6 +137,7 @@ describe("accounts over HTTP", () => {
     expect(await res.json()).toEqual({
       error: "Your password cannot be only spaces.",
       field: "password",
+      errors: [{ field: "password", message: "Your password cannot be only spaces." }],
     });
   });
 
@@ -231,13 +240,77 @@ describe("challenges over HTTP", () => {
     const res = await post("/api/challenges", challenge, token);
     expect(res.status).toBe(201);
     const created = (await res.json()).challenge;
-    expect(created).toEqual({ id: expect.any(Number), ...challenge });
+    expect(created).toEqual({ id: expect.any(Number), ...challenge, tests: [] });
     const fetched = await fetch(`${base}/api/challenges/${created.id}`);
     expect((await fetched.json()).challenge).toEqual(created);
 
     const bad = await post("/api/challenges", { ...challenge, title: " " }, token);
     expect(bad.status).toBe(400);
     expect((await bad.json()).field).toBe("title");
+  });
+
+  it("stores a challenge's tests as written, and names every bad field at once", async () => {
+    const { token } = await signUp(base, "Author");
+    const tests = [
+      { function: "twoSum", args: "[[2, 7, 11], 9]", expected: "[0, 1]" },
+      { function: "twoSum", args: "[[], 1]", expected: "null" },
+    ];
+    const res = await post(
+      "/api/challenges",
+      { title: "Two Sum", description: "Find *two* numbers.", starter_code: "", tests },
+      token,
+    );
+    expect(res.status).toBe(201);
+    const { challenge } = await res.json();
+    expect(challenge.tests).toEqual(tests);
+    expect(
+      (await (await fetch(`${base}/api/challenges/${challenge.id}`)).json()).challenge,
+    ).toEqual(challenge);
+
+    const bad = await post(
+      "/api/challenges",
+      {
+        title: "",
+        description: " ",
+        starter_code: "",
+        tests: [
+          { function: "ok", args: "[1]", expected: "1" },
+          { function: "not a name", args: "{}", expected: "{oops" },
+        ],
+      },
+      token,
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({
+      error: "Please give the challenge a title.",
+      field: "title",
+      errors: [
+        { field: "title", message: "Please give the challenge a title." },
+        { field: "description", message: "Please describe the challenge." },
+        {
+          field: "tests.1.function",
+          message: "The function must be a JavaScript name, such as isBalanced.",
+        },
+        {
+          field: "tests.1.args",
+          message: 'The arguments must be a JSON array, such as [1, "two"].',
+        },
+        {
+          field: "tests.1.expected",
+          message: 'The expected result must be JSON, such as 42, "text" or [1, 2].',
+        },
+      ],
+    });
+    const tooMany = Array.from({ length: 21 }, () => tests[0]);
+    const many = await post(
+      "/api/challenges",
+      { title: "T", description: "D", starter_code: "", tests: tooMany },
+      token,
+    );
+    expect(await many.json()).toMatchObject({
+      field: "tests",
+      error: "A challenge can have at most 20 tests.",
+    });
   });
 
   it("pages the list: bounded pages, in id order, each challenge once", async () => {
@@ -290,7 +363,11 @@ describe("challenges over HTTP", () => {
   ])("refuses a page query %s with 400 naming the field", async (query, field) => {
     const res = await fetch(`${base}/api/challenges?${query}`);
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: expect.any(String), field });
+    expect(await res.json()).toEqual({
+      error: expect.any(String),
+      field,
+      errors: [{ field, message: expect.any(String) }],
+    });
   });
 
   it("answers unknown API paths with JSON 404 and wrong methods with 405", async () => {
@@ -363,6 +440,21 @@ describe("web app and health", () => {
 });
 
 describe("security headers", () => {
+  it("give the test runner's worker script its own policy: eval, and no network", async () => {
+    await writeFile(join(t.webDir, "assets", "test-worker-Ab1_x.js"), "self.onmessage = null;");
+    await writeFile(join(t.webDir, "test-worker-Ab1_x.js"), "outside the assets");
+    const worker = await fetch(`${base}/assets/test-worker-Ab1_x.js`);
+    expect(worker.status).toBe(200);
+    expect(worker.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; script-src 'self' 'unsafe-eval'",
+    );
+    for (const path of ["/test-worker-Ab1_x.js", "/assets/app-abc123.js", "/"]) {
+      const csp = (await fetch(`${base}${path}`)).headers.get("content-security-policy") ?? "";
+      expect(csp, path).toContain("worker-src 'self'");
+      expect(csp, path).not.toContain("unsafe-eval");
+    }
+  });
+
   /** What every response must carry, whatever answered it. */
   function expectSecurityHeaders(res: Response, what: string): void {
     const csp = res.headers.get("content-security-policy") ?? "";

@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { createUser, findUserById, findUserForSignIn } from "../src/accounts/users.js";
 import { createChallenge, getChallenge, listChallenges } from "../src/challenges/challenges.js";
-import { SEED_CHALLENGES } from "../src/challenges/seed.js";
+import { SEED_CHALLENGES, SEED_TEST_CASES } from "../src/challenges/seed.js";
+import { addMessage, HISTORY_SIZE, recentMessages } from "../src/chat/messages.js";
 import { openDatabase, type PairDatabase } from "../src/db/database.js";
 import { migrateToLatest } from "../src/db/migrations.js";
 import { Rooms, SOLUTION_TEXT, UpdateRefusedError } from "../src/docs/documents.js";
@@ -82,9 +83,14 @@ describe.each(backends)("storage on $name", (backend) => {
       title: "FizzBuzz",
       description: "Print the numbers.",
       starterCode: "// go\n",
+      tests: [{ function: "fizz", args: "[3]", expected: '"Fizz"' }],
       authorId: author?.id ?? 0,
     });
-    expect(created).toMatchObject({ title: "FizzBuzz", starter_code: "// go\n" });
+    expect(created).toMatchObject({
+      title: "FizzBuzz",
+      starter_code: "// go\n",
+      tests: [{ function: "fizz", args: "[3]", expected: '"Fizz"' }],
+    });
     expect(await getChallenge(database.db, created.id)).toEqual(created);
     const { challenges: list } = await listChallenges(database.db, ALL);
     expect(list).toHaveLength(SEED_CHALLENGES.length + 1);
@@ -94,6 +100,35 @@ describe.each(backends)("storage on $name", (backend) => {
       description: "Print the numbers.",
     });
     expect(await getChallenge(database.db, 123_456)).toBeUndefined();
+  });
+
+  it("gives the seed challenges their tests", async () => {
+    const { challenges: list } = await listChallenges(database.db, ALL);
+    for (const summary of list) {
+      const challenge = await getChallenge(database.db, summary.id);
+      expect(challenge?.tests).toEqual(SEED_TEST_CASES[summary.title] ?? []);
+    }
+    expect(Object.keys(SEED_TEST_CASES).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("keeps each room's chat, and loads its latest messages oldest first", async () => {
+    const [first, second] = (await listChallenges(database.db, ALL)).challenges;
+    const challengeId = first?.id ?? 0;
+    const sent = [];
+    for (let i = 0; i < HISTORY_SIZE + 2; i++) {
+      sent.push(
+        await addMessage(database.db, { challengeId, userId, firstName: "Writer", body: `m${i}` }),
+      );
+    }
+    await addMessage(database.db, {
+      challengeId: second?.id ?? 0,
+      userId,
+      firstName: "Writer",
+      body: "elsewhere",
+    });
+    const history = await recentMessages(database.db, challengeId);
+    expect(history).toEqual(sent.slice(2));
+    expect(history[0]).toMatchObject({ user_id: userId, first_name: "Writer", body: "m2" });
   });
 
   it("seeds a new document with the starter code, once, and persists every update", async () => {

@@ -1,3 +1,5 @@
+import type { TestCase } from "./tests/verdict";
+
 /** A signed-in user, as the server describes it. */
 export interface User {
   id: number;
@@ -12,9 +14,24 @@ export interface ChallengeSummary {
   description: string;
 }
 
-/** A challenge with its starter code. */
+/** A challenge with its starter code and tests. */
 export interface Challenge extends ChallengeSummary {
   starter_code: string;
+  tests: TestCase[];
+}
+
+/** What the create form sends; each test's `args` and `expected` are JSON texts. */
+export interface NewChallenge {
+  title: string;
+  description: string;
+  starter_code: string;
+  tests: TestCase[];
+}
+
+/** One invalid field of a refused request (`field` may be a path such as `tests.1.args`). */
+export interface FieldError {
+  field?: string;
+  message: string;
 }
 
 /** One page of the challenge list; `next_cursor` asks for the next one (null after the last). */
@@ -35,10 +52,16 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly field?: string,
+    readonly errors: readonly FieldError[] = [],
   ) {
     super(message);
     this.name = "ApiError";
   }
+}
+
+function isFieldError(value: unknown): value is FieldError {
+  const e = value as FieldError | null;
+  return typeof e?.message === "string" && (e.field === undefined || typeof e.field === "string");
 }
 
 async function request<T>(
@@ -61,11 +84,12 @@ async function request<T>(
   }
   const data: unknown = await response.json().catch(() => null);
   if (!response.ok) {
-    const body = (data ?? {}) as { error?: unknown; field?: unknown };
+    const body = (data ?? {}) as { error?: unknown; field?: unknown; errors?: unknown };
     throw new ApiError(
       typeof body.error === "string" ? body.error : `Request failed (${response.status}).`,
       response.status,
       typeof body.field === "string" ? body.field : undefined,
+      Array.isArray(body.errors) ? body.errors.filter(isFieldError) : [],
     );
   }
   return data as T;
@@ -83,8 +107,6 @@ export const api = {
       "GET",
       cursor === null ? "/api/challenges" : `/api/challenges?cursor=${encodeURIComponent(cursor)}`,
     ),
-  createChallenge: (
-    token: string,
-    fields: { title: string; description: string; starter_code: string },
-  ) => request<{ challenge: Challenge }>("POST", "/api/challenges", { body: fields, token }),
+  createChallenge: (token: string, fields: NewChallenge) =>
+    request<{ challenge: Challenge }>("POST", "/api/challenges", { body: fields, token }),
 };

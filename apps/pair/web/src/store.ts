@@ -11,6 +11,8 @@ import {
   api,
   type ChallengePage,
   type ChallengeSummary,
+  type FieldError,
+  type NewChallenge,
   type Session,
   type User,
 } from "./api";
@@ -21,13 +23,17 @@ const TOKEN_KEY = "pair.token";
 export interface Failure {
   message: string;
   field?: string;
+  /** Every invalid field, when the server named several. */
+  errors?: FieldError[];
 }
 
 function toFailure(error: unknown): Failure {
   if (error instanceof ApiError) {
-    return error.field
-      ? { message: error.message, field: error.field }
-      : { message: error.message };
+    return {
+      message: error.message,
+      ...(error.field ? { field: error.field } : {}),
+      ...(error.errors.length > 0 ? { errors: [...error.errors] } : {}),
+    };
   }
   return { message: "Something went wrong. Please try again." };
 }
@@ -169,7 +175,7 @@ export const loadChallenges = createAsyncThunk<
 /** Creates a challenge and adds it to the list. */
 export const createChallenge = createAsyncThunk<
   ChallengeSummary,
-  { title: string; description: string; starter_code: string },
+  NewChallenge,
   { rejectValue: Failure; state: { auth: AuthState } }
 >("challenges/create", async (fields, { getState, rejectWithValue }) => {
   try {

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
+import { parseStoredTestCases, type TestCase } from "./test-cases.js";
 
 // Type aliases rather than interfaces: they fit the JSON payload types of channel replies.
 
@@ -13,6 +14,7 @@ export type ChallengeSummary = {
 /** A whole challenge, as a room shows it. */
 export type Challenge = ChallengeSummary & {
   readonly starter_code: string;
+  readonly tests: TestCase[];
 };
 
 /** The largest page of {@link listChallenges}: descriptions run to 10,000 characters each. */
@@ -50,31 +52,53 @@ export async function listChallenges(
   };
 }
 
+const CHALLENGE_COLUMNS = ["id", "title", "description", "starter_code", "test_cases"] as const;
+
+function toChallenge(row: {
+  id: number;
+  title: string;
+  description: string;
+  starter_code: string;
+  test_cases: string;
+}): Challenge {
+  const { test_cases, ...rest } = row;
+  return { ...rest, tests: parseStoredTestCases(test_cases) };
+}
+
 /** One challenge, or undefined. */
-export function getChallenge(db: Kysely<Schema>, id: number): Promise<Challenge | undefined> {
-  return db
+export async function getChallenge(db: Kysely<Schema>, id: number): Promise<Challenge | undefined> {
+  const row = await db
     .selectFrom("challenges")
-    .select(["id", "title", "description", "starter_code"])
+    .select(CHALLENGE_COLUMNS)
     .where("id", "=", id)
     .executeTakeFirst();
+  return row && toChallenge(row);
 }
 
 /** Stores a new challenge written by `authorId`. */
-export function createChallenge(
+export async function createChallenge(
   db: Kysely<Schema>,
-  fields: { title: string; description: string; starterCode: string; authorId: number },
+  fields: {
+    title: string;
+    description: string;
+    starterCode: string;
+    tests: readonly TestCase[];
+    authorId: number;
+  },
 ): Promise<Challenge> {
-  return db
+  const row = await db
     .insertInto("challenges")
     .values({
       title: fields.title,
       description: fields.description,
       starter_code: fields.starterCode,
+      test_cases: JSON.stringify(fields.tests),
       author_id: fields.authorId,
       inserted_at: new Date().toISOString(),
     })
-    .returning(["id", "title", "description", "starter_code"])
+    .returning(CHALLENGE_COLUMNS)
     .executeTakeFirstOrThrow();
+  return toChallenge(row);
 }
 
 /**

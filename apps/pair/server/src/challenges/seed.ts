@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Schema } from "../db/schema.js";
+import type { TestCase } from "./test-cases.js";
 
 /** A challenge as written in the seed set. */
 export interface SeedChallenge {
@@ -103,4 +104,108 @@ export async function seedChallenges(db: Kysely<Schema>): Promise<void> {
       })),
     )
     .execute();
+}
+
+/** Builds a test case from values, so the seed set cannot hold malformed JSON. */
+function call(fn: string, args: readonly unknown[], expected: unknown): TestCase {
+  return { function: fn, args: JSON.stringify(args), expected: JSON.stringify(expected) };
+}
+
+/**
+ * The tests of the seed challenges, by title. LRU Cache and Debounce have none: a test
+ * is one call of a named function, and they need a sequence of method calls or timers.
+ */
+export const SEED_TEST_CASES: Readonly<Record<string, readonly TestCase[]>> = {
+  "Balanced Brackets": [
+    call("isBalanced", ["{[()]}"], true),
+    call("isBalanced", ["([)]"], false),
+    call("isBalanced", ["f(a[0])"], true),
+    call("isBalanced", [""], true),
+    call("isBalanced", ["(("], false),
+    call("isBalanced", ["())"], false),
+  ],
+  "Run-Length Encoding": [
+    call("encode", ["aaabccdddd"], "3a1b2c4d"),
+    call("encode", ["abc"], "1a1b1c"),
+    call("encode", [""], ""),
+    call("decode", ["3a1b2c4d"], "aaabccdddd"),
+    call("decode", ["12x"], "xxxxxxxxxxxx"),
+  ],
+  "Merge Overlapping Intervals": [
+    call(
+      "merge",
+      [
+        [
+          [8, 10],
+          [1, 3],
+          [2, 6],
+          [15, 18],
+        ],
+      ],
+      [
+        [1, 6],
+        [8, 10],
+        [15, 18],
+      ],
+    ),
+    call(
+      "merge",
+      [
+        [
+          [1, 3],
+          [3, 5],
+        ],
+      ],
+      [[1, 5]],
+    ),
+    call(
+      "merge",
+      [
+        [
+          [1, 4],
+          [2, 3],
+        ],
+      ],
+      [[1, 4]],
+    ),
+    call("merge", [[]], []),
+  ],
+  "Roman Numerals": [
+    call("toRoman", [1994], "MCMXCIV"),
+    call("toRoman", [4], "IV"),
+    call("toRoman", [3999], "MMMCMXCIX"),
+    call("fromRoman", ["LVIII"], 58),
+    call("fromRoman", ["MCMXCIV"], 1994),
+  ],
+  "Word Frequency": [
+    call(
+      "topWords",
+      ["The cat and the hat. THE END", 2],
+      [
+        ["the", 3],
+        ["and", 1],
+      ],
+    ),
+    call(
+      "topWords",
+      ["it's a dog's life, a dog's", 2],
+      [
+        ["a", 2],
+        ["dog's", 2],
+      ],
+    ),
+    call("topWords", ["", 3], []),
+  ],
+};
+
+/** Gives the seed challenges still in the database their tests; run once, by migration 0005. */
+export async function seedTestCases(db: Kysely<Schema>): Promise<void> {
+  for (const [title, cases] of Object.entries(SEED_TEST_CASES)) {
+    await db
+      .updateTable("challenges")
+      .set({ test_cases: JSON.stringify(cases) })
+      .where("title", "=", title)
+      .where("author_id", "is", null)
+      .execute();
+  }
 }

@@ -15,6 +15,8 @@ import type { Schema } from "../db/schema.js";
 import { decodeAwareness, encodeAwareness } from "../docs/awareness.js";
 import { userColor } from "../docs/colors.js";
 import { type Room, type Rooms, UpdateRefusedError } from "../docs/documents.js";
+import { RoomChat } from "./room-chat.js";
+import { TestRuns } from "./test-runs.js";
 
 /** What the user socket knows about its caller, from the token alone. */
 export type UserAssigns = {
@@ -43,7 +45,7 @@ const AFTER_JOIN = "after_join";
 
 /**
  * The `challenges:<id>` channel of CONTRACT.md: presence of who is in the room and who
- * is typing, and the room's shared Yjs document.
+ * is typing, the room's shared Yjs document, its chat and its members' test runs.
  */
 export function challengeChannel(options: ChallengeChannelOptions): ChannelDefinition<UserAssigns> {
   const { db, rooms, presence, logger } = options;
@@ -55,6 +57,9 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
   // One room per channel instance; a WeakMap keeps the room out of the assigns,
   // which are meant for plain data.
   const roomOf = new WeakMap<ChannelContext<UserAssigns>, Room>();
+  const testCountOf = new WeakMap<ChannelContext<UserAssigns>, number>();
+  const chat = new RoomChat(db, logger);
+  const testRuns = new TestRuns();
 
   return defineChannel<UserAssigns>({
     async join(topic, _payload, socket) {
@@ -78,6 +83,7 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
       if (exited) return error({ reason: "closed" });
       opening = rooms.acquire(challenge.id, challenge.starter_code);
       roomOf.set(socket, await opening);
+      testCountOf.set(socket, challenge.tests.length);
       socket.send(AFTER_JOIN);
       return ok({ challenge });
     },
@@ -98,7 +104,10 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
       // Sync step 1: the server's state vector. The client answers with what the server
       // lacks (`doc:update`) and asks for what it lacks itself (`doc:sync`).
       const room = roomOf.get(socket);
-      if (room) socket.push("doc:sync", room.stateVector());
+      if (room) {
+        socket.push("doc:sync", room.stateVector());
+        await chat.pushHistory(socket, room.challengeId);
+      }
       return undefined;
     },
 
@@ -157,6 +166,18 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
             { afterMs: typingQuietMs, revert: { typing: false } },
           );
           return result.ok ? ok() : error({ reason: result.reason });
+        }
+        case "chat:send": {
+          const room = roomOf.get(socket);
+          if (!room) return error({ reason: "not joined" });
+          return chat.send(payload, socket, room.challengeId);
+        }
+        case "chat:typing":
+          return chat.typing(socket);
+        case "tests:report": {
+          const testCount = testCountOf.get(socket);
+          if (testCount === undefined) return error({ reason: "not joined" });
+          return testRuns.report(payload, socket, testCount);
         }
         default:
           return error({ reason: "unknown event" });

@@ -5,7 +5,7 @@ import {
   type MigrationProvider,
   Migrator,
 } from "kysely";
-import { seedChallenges } from "../challenges/seed.js";
+import { seedChallenges, seedTestCases } from "../challenges/seed.js";
 import type { Schema } from "./schema.js";
 
 /** The two databases Pair runs on; column types differ slightly between them. */
@@ -104,6 +104,34 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
             c.notNull().references("users.id").onDelete("cascade"),
           )
           .addPrimaryKeyConstraint("challenge_document_clients_pkey", ["challenge_id", "client_id"])
+          .execute();
+      },
+    },
+    // Each challenge's tests, and each room's chat.
+    "0005_test_cases_and_chat": {
+      async up(db: Kysely<Schema>) {
+        await db.schema
+          .alterTable("challenges")
+          .addColumn("test_cases", "text", (c) => c.notNull().defaultTo("[]"))
+          .execute();
+        await seedTestCases(db);
+        await db.schema
+          .createTable("challenge_messages")
+          .addColumn("id", "integer", serial)
+          .addColumn("challenge_id", "integer", (c) =>
+            c.notNull().references("challenges.id").onDelete("cascade"),
+          )
+          .addColumn("user_id", "integer", (c) =>
+            c.notNull().references("users.id").onDelete("cascade"),
+          )
+          .addColumn("body", "text", (c) => c.notNull())
+          .addColumn("inserted_at", "text", (c) => c.notNull())
+          .execute();
+        // A room loads its latest messages: one index range, newest first.
+        await db.schema
+          .createIndex("challenge_messages_challenge_id_id")
+          .on("challenge_messages")
+          .columns(["challenge_id", "id"])
           .execute();
       },
     },

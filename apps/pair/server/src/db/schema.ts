@@ -12,6 +12,7 @@ export interface Schema {
   challenge_document_updates: ChallengeDocumentUpdatesTable;
   challenge_document_quarantine: ChallengeDocumentQuarantineTable;
   challenge_document_clients: ChallengeDocumentClientsTable;
+  challenge_messages: ChallengeMessagesTable;
 }
 
 export interface UsersTable {
@@ -29,6 +30,8 @@ export interface ChallengesTable {
   title: string;
   description: string;
   starter_code: string;
+  /** JSON array of `TestCase` (challenges/test-cases.ts); `[]` when it has none. */
+  test_cases: ColumnType<string, string | undefined, string>;
   /** Who wrote it; null for the seed set. */
   author_id: number | null;
   inserted_at: string;
@@ -66,4 +69,13 @@ export interface ChallengeDocumentClientsTable {
   /** PostgreSQL returns its bigint as a string. */
   client_id: ColumnType<number | string, number, never>;
   user_id: number;
+}
+
+/** A room's chat, kept with the room. */
+export interface ChallengeMessagesTable {
+  id: Generated<number>;
+  challenge_id: number;
+  user_id: number;
+  body: string;
+  inserted_at: string;
 }

@@ -13,8 +13,9 @@ import {
   MAX_PAGE_SIZE,
   parseChallengeId,
 } from "../challenges/challenges.js";
+import { testCasesSchema } from "../challenges/test-cases.js";
 import type { Schema } from "../db/schema.js";
-import { HttpError } from "./errors.js";
+import { type FieldError, HttpError } from "./errors.js";
 import { addressKey, KeyedRateLimit, type RateLimits } from "./rate-limits.js";
 
 /** What the API needs from the rest of the server. */
@@ -79,6 +80,7 @@ const challengeBody = z.object({
   starter_code: z
     .string({ error: "The starter code must be text (it may be empty)." })
     .max(100_000, "The starter code can be at most 100,000 characters."),
+  tests: testCasesSchema.default([]),
 });
 const pageSizeMessage = `The page size must be a whole number from 1 to ${MAX_PAGE_SIZE}.`;
 const pageQuery = z.object({
@@ -204,6 +206,7 @@ export function registerApi(app: FastifyInstance, context: ApiContext): void {
       title: body.title,
       description: body.description,
       starterCode: body.starter_code,
+      tests: body.tests,
       authorId: author.id,
     });
     return reply.code(201).send({ challenge });
@@ -231,15 +234,25 @@ function refuseOtherMethods(app: FastifyInstance, path: string, allowed: readonl
 }
 
 /**
- * Validates a body or query with `schema`. The first problem becomes a 400 naming the
- * field, with the schema's message as the sentence the user reads.
+ * Validates a body or query with `schema`. Every problem goes into one 400, so a form can
+ * show them all at once: the first as `error` and `field`, all of them as `errors`, each
+ * with the schema's message as the sentence the user reads.
  */
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = typeof issue?.path[0] === "string" ? issue.path[0] : undefined;
-  throw new HttpError(400, issue?.message ?? "The request is invalid.", field ? { field } : {});
+  const errors: FieldError[] = [];
+  for (const issue of parsed.error.issues) {
+    const field = issue.path.map(String).join(".");
+    // One sentence per field: a field that breaks two rules reads best fixed one at a time.
+    if (field && errors.some((e) => e.field === field)) continue;
+    errors.push(field ? { field, message: issue.message } : { message: issue.message });
+  }
+  const first = errors[0];
+  throw new HttpError(400, first?.message ?? "The request is invalid.", {
+    ...(first?.field ? { field: first.field } : {}),
+    errors,
+  });
 }
 
 /** The bearer token of the Authorization header, if any. */

@@ -40,6 +40,8 @@ const SECURITY_HEADERS = {
       imgSrc: ["'self'", "data:"],
       fontSrc: ["'self'"],
       connectSrc: ["'self'"],
+      // The test runner's worker, a script of this server with a policy of its own (web.ts).
+      workerSrc: ["'self'"],
       objectSrc: ["'none'"],
       baseUri: ["'none'"],
       formAction: ["'self'"],
@@ -134,7 +136,7 @@ function sendError(reply: FastifyReply, error: FastifyError | HttpError): Fastif
     if (error.retryAfterSeconds !== undefined) {
       reply.header("retry-after", String(error.retryAfterSeconds));
     }
-    return reply.code(error.status).send(errorBody(error.message, error.field));
+    return reply.code(error.status).send(errorBody(error.message, error.field, error.errors));
   }
   if (isClientError(error)) {
     const status = error.statusCode ?? 400;

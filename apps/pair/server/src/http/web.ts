@@ -1,7 +1,17 @@
 import { stat } from "node:fs/promises";
-import { extname, join, resolve, sep } from "node:path";
+import { basename, extname, join, resolve, sep } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+/**
+ * The policy of the test runner's worker script (Vite names it `test-worker-<hash>.js`).
+ * A dedicated worker takes the policy sent with its own script: this one may evaluate
+ * the room's solution (`'unsafe-eval'`, which the page never gets) and nothing else:
+ * no network, no further scripts or workers, so code under test cannot send anything out.
+ */
+export const TEST_WORKER_POLICY = "default-src 'none'; script-src 'self' 'unsafe-eval'";
+
+const TEST_WORKER_SCRIPT = /^test-worker-[\w-]+\.js$/;
 
 /**
  * Serves the built web app from `root` with @fastify/static, which refuses paths that
@@ -21,6 +31,9 @@ export async function registerWebApp(app: FastifyInstance, root: string): Promis
       );
       // RFC 9239's type; the bundled mime table still says application/javascript.
       if (/\.m?js$/.test(path)) reply.header("content-type", "text/javascript; charset=utf-8");
+      if (path.startsWith(assets) && TEST_WORKER_SCRIPT.test(basename(path))) {
+        reply.header("content-security-policy", TEST_WORKER_POLICY);
+      }
     },
   });
 }

@@ -1,6 +1,7 @@
 import { type FormEvent, type ReactNode, useEffect, useId } from "react";
 import { Link, Navigate, useLocation } from "react-router";
 import { failureDismissed, signIn, signUp, useAppDispatch, useAppSelector } from "../store";
+import { correctFields } from "./Field";
 
 /** Where a protected page sent the user from, to go back there after signing in. */
 export function returnPath(state: unknown): string {
@@ -35,10 +36,23 @@ export function AuthPage({ mode }: { mode: "sign-up" | "sign-in" }): ReactNode {
     }
   };
 
+  /** The server's sentence for a field, when it named that field. */
+  const fieldError = (field: string): string | undefined =>
+    failure?.errors?.find((e) => e.field === field)?.message ??
+    (failure?.field === field ? failure.message : undefined);
+  const fieldErrors = failure?.errors?.filter((e) => e.field) ?? [];
   const invalid = (field: string) =>
-    failure && (failure.field === field || (!failure.field && field !== "first_name"))
-      ? { "aria-invalid": true, "aria-describedby": ids.error }
-      : {};
+    fieldError(field)
+      ? { "aria-invalid": true, "aria-describedby": `${ids.error} ${ids.error}-${field}` }
+      : failure && !failure.field && field !== "first_name"
+        ? { "aria-invalid": true, "aria-describedby": ids.error }
+        : {};
+  const errorBelow = (field: string) =>
+    fieldError(field) ? (
+      <p id={`${ids.error}-${field}`} className="field-error">
+        {fieldError(field)}
+      </p>
+    ) : null;
 
   return (
     <main className="page narrow">
@@ -59,6 +73,7 @@ export function AuthPage({ mode }: { mode: "sign-up" | "sign-in" }): ReactNode {
                 maxLength={64}
                 {...invalid("first_name")}
               />
+              {errorBelow("first_name")}
             </div>
           ) : null}
           <div className="field">
@@ -71,6 +86,7 @@ export function AuthPage({ mode }: { mode: "sign-up" | "sign-in" }): ReactNode {
               required
               {...invalid("email")}
             />
+            {errorBelow("email")}
           </div>
           <div className="field">
             <label htmlFor={ids.password}>Password</label>
@@ -84,10 +100,11 @@ export function AuthPage({ mode }: { mode: "sign-up" | "sign-in" }): ReactNode {
               {...invalid("password")}
             />
             {signingUp ? <p className="hint">At least 8 characters.</p> : null}
+            {errorBelow("password")}
           </div>
           {failure ? (
             <p id={ids.error} role="alert" className="error">
-              {failure.message}
+              {fieldErrors.length > 0 ? correctFields(fieldErrors.length) : failure.message}
             </p>
           ) : null}
           <button type="submit" className="primary" disabled={pending}>

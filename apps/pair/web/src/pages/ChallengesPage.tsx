@@ -1,6 +1,10 @@
-import { type FormEvent, type ReactNode, useEffect, useId } from "react";
+import { type FormEvent, type ReactNode, useEffect, useId, useState } from "react";
 import { Link } from "react-router";
+import type { ChallengeSummary } from "../api";
+import { excerpt } from "../markdown/excerpt";
 import { createChallenge, loadChallenges, useAppDispatch, useAppSelector } from "../store";
+import { correctFields, Field } from "./Field";
+import { TestCaseFields } from "./TestCaseFields";
 
 /** The list of challenges, and a form to add one. */
 export function ChallengesPage(): ReactNode {
@@ -9,6 +13,10 @@ export function ChallengesPage(): ReactNode {
     (state) => state.challenges,
   );
   const ids = { title: useId(), description: useId(), code: useId(), error: useId() };
+  const [created, setCreated] = useState<ChallengeSummary | null>(null);
+  // Ids of the test rows: a row keeps its inputs while others are added or removed.
+  const [testRows, setTestRows] = useState<number[]>([]);
+  const [nextRow, setNextRow] = useState(0);
 
   useEffect(() => {
     dispatch(loadChallenges());
@@ -18,18 +26,37 @@ export function ChallengesPage(): ReactNode {
     event.preventDefault();
     const formElement = event.currentTarget;
     const form = new FormData(formElement);
+    const texts = (name: string) => form.getAll(name).map(String);
+    const [functions, args, expected] = [
+      texts("test_function"),
+      texts("test_args"),
+      texts("test_expected"),
+    ];
+    setCreated(null);
     const result = await dispatch(
       createChallenge({
         title: String(form.get("title") ?? ""),
         description: String(form.get("description") ?? ""),
         starter_code: String(form.get("starter_code") ?? ""),
+        tests: functions.map((fn, i) => ({
+          function: fn,
+          args: args[i] ?? "",
+          expected: expected[i] ?? "",
+        })),
       }),
     );
-    if (createChallenge.fulfilled.match(result)) formElement.reset();
+    if (createChallenge.fulfilled.match(result)) {
+      formElement.reset();
+      setTestRows([]);
+      setCreated(result.payload);
+    }
   };
 
-  const invalid = (field: string) =>
-    createFailure?.field === field ? { "aria-invalid": true, "aria-describedby": ids.error } : {};
+  /** The server's sentence for a field, if it refused it. */
+  const errorFor = (field: string): string | undefined =>
+    createFailure?.errors?.find((e) => e.field === field)?.message ??
+    (createFailure?.field === field ? createFailure.message : undefined);
+  const fieldErrors = createFailure?.errors?.filter((e) => e.field) ?? [];
 
   return (
     <main className="page">
@@ -45,7 +72,7 @@ export function ChallengesPage(): ReactNode {
           <li key={challenge.id}>
             <Link to={`/challenges/${challenge.id}`} className="challenge-card">
               <span className="challenge-title">{challenge.title}</span>
-              <span className="challenge-description">{challenge.description}</span>
+              <span className="challenge-description">{excerpt(challenge.description)}</span>
             </Link>
           </li>
         ))}
@@ -66,36 +93,40 @@ export function ChallengesPage(): ReactNode {
 
       <section className="card new-challenge" aria-labelledby="new-challenge-heading">
         <h2 id="new-challenge-heading">New challenge</h2>
-        <form onSubmit={onSubmit}>
-          <div className="field">
-            <label htmlFor={ids.title}>Title</label>
-            <input id={ids.title} name="title" required maxLength={200} {...invalid("title")} />
-          </div>
-          <div className="field">
-            <label htmlFor={ids.description}>Description</label>
-            <textarea
-              id={ids.description}
-              name="description"
-              rows={3}
-              required
-              {...invalid("description")}
-            />
-          </div>
-          <div className="field">
-            <label htmlFor={ids.code}>Starter code</label>
-            <textarea
-              id={ids.code}
-              name="starter_code"
-              rows={4}
-              className="code"
-              spellCheck={false}
-              {...invalid("starter_code")}
-            />
-          </div>
+        {created ? (
+          <p role="status" className="notice">
+            “{created.title}” is ready. <Link to={`/challenges/${created.id}`}>Open its room</Link>
+          </p>
+        ) : null}
+        {/* The server's messages, all at once, rather than the browser's one at a time. */}
+        <form onSubmit={onSubmit} noValidate>
+          <Field id={ids.title} label="Title" error={errorFor("title")}>
+            <input name="title" maxLength={200} />
+          </Field>
+          <Field
+            id={ids.description}
+            label="Description"
+            hint="Markdown: `code`, **bold**, lists and links."
+            error={errorFor("description")}
+          >
+            <textarea name="description" rows={4} />
+          </Field>
+          <Field id={ids.code} label="Starter code" error={errorFor("starter_code")}>
+            <textarea name="starter_code" rows={4} className="code" spellCheck={false} />
+          </Field>
+          <TestCaseFields
+            rows={testRows}
+            errorFor={errorFor}
+            onAdd={() => {
+              setTestRows((rows) => [...rows, nextRow]);
+              setNextRow((n) => n + 1);
+            }}
+            onRemove={(row) => setTestRows((rows) => rows.filter((r) => r !== row))}
+          />
           {createFailure ? (
-            <p id={ids.error} role="alert" className="error">
-              {createFailure.message}
-            </p>
+            <div id={ids.error} role="alert" className="error">
+              {fieldErrors.length > 0 ? correctFields(fieldErrors.length) : createFailure.message}
+            </div>
           ) : null}
           <button type="submit" className="primary" disabled={creating}>
             Create challenge

@@ -1,6 +1,7 @@
+import { indentWithTab } from "@codemirror/commands";
 import { javascript } from "@codemirror/lang-javascript";
 import { EditorState } from "@codemirror/state";
-import { EditorView } from "@codemirror/view";
+import { EditorView, keymap } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { type ReactNode, useEffect, useRef } from "react";
 import { yCollab } from "y-codemirror.next";
@@ -19,9 +20,15 @@ export function Editor({ text, awareness }: { text: Y.Text; awareness: Awareness
         doc: text.toString(),
         extensions: [
           basicSetup,
+          // Tab indents, as in any code editor. CodeMirror's documented escape keeps the
+          // keyboard from being trapped: Escape, then Tab, moves focus on.
+          keymap.of([indentWithTab]),
           javascript(),
           EditorView.lineWrapping,
-          EditorView.contentAttributes.of({ "aria-label": "Solution" }),
+          EditorView.contentAttributes.of({
+            "aria-label": "Solution",
+            "aria-describedby": "editor-hint",
+          }),
           yCollab(text, awareness),
         ],
       }),
@@ -29,5 +36,12 @@ export function Editor({ text, awareness }: { text: Y.Text; awareness: Awareness
     return () => view.destroy();
   }, [text, awareness]);
 
-  return <div className="editor" ref={parent} />;
+  return (
+    <>
+      <div className="editor" ref={parent} />
+      <p className="hint editor-hint" id="editor-hint">
+        Tab indents. To leave the editor with the keyboard, press Esc, then Tab.
+      </p>
+    </>
+  );
 }

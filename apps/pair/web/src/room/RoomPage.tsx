@@ -6,7 +6,10 @@ import { Link, useParams } from "react-router";
 import { Awareness } from "y-protocols/awareness";
 import * as Y from "yjs";
 import type { Challenge, User } from "../api";
+import { Chat } from "../chat/Chat";
+import { Markdown } from "../markdown/Markdown";
 import { useAppDispatch, useAppSelector } from "../store";
+import { TestPanel } from "../tests/TestPanel";
 import { DocSync } from "./doc-sync";
 import { Editor } from "./Editor";
 import { type ParticipantMeta, Participants } from "./Participants";
@@ -71,7 +74,7 @@ const REFUSALS: Record<string, string> = {
   unauthorized: "Your session has expired. Please sign in again.",
 };
 
-/** A challenge room: the challenge, the shared editor, and who is there. */
+/** A challenge room: the challenge, the shared editor, its tests, who is there, and the chat. */
 export function RoomPage({ user }: { user: User }): ReactNode {
   const { id } = useParams();
   const topic = `challenges:${id}`;
@@ -125,16 +128,25 @@ export function RoomPage({ user }: { user: User }): ReactNode {
           <Link to="/challenges">Challenges</Link>
         </nav>
         <h1>{challenge?.title ?? "Joining the room…"}</h1>
-        {challenge ? <p className="description">{challenge.description}</p> : null}
+        {challenge ? <Markdown className="description" source={challenge.description} /> : null}
         {refusal ? (
           <p role="alert" className="error">
             {refusal}
           </p>
         ) : null}
         {collab ? <Editor text={collab.text} awareness={collab.awareness} /> : null}
+        {channel && collab && challenge ? (
+          <TestPanel
+            channel={channel}
+            tests={challenge.tests}
+            solution={() => collab.text.toString()}
+            selfId={user.id}
+          />
+        ) : null}
       </div>
       <aside className="room-side">
         <Participants presences={presences} selfId={user.id} />
+        {channel ? <Chat channel={channel} selfId={user.id} presentIds={presentIds} /> : null}
       </aside>
     </main>
   );
