@@ -408,8 +408,8 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
       const ncc = nc.convergenceMs ?? timeout;
       const speedup = tc === null ? 0 : ncc / tc;
       out.push({
-        target: "join-storm: Tandem converges ≥5× faster than coalesce:false",
-        met: speedup >= 5,
+        target: "join-storm: Tandem converges ≥7× faster than coalesce:false",
+        met: speedup >= 7,
         detail: `${speedup.toFixed(1)}× (${ms(tc)} ms vs ${nc.convergenceMs === null ? `> ${timeout}` : ms(ncc)} ms)`,
       });
       const share = t.messages / nc.messages;
@@ -422,6 +422,18 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
   }
   if (report.scenario === "typing") {
     const t = tandem as TypingResult | undefined;
+    const nc = find(report, "tandem-nocoalesce")?.result as TypingResult | undefined;
+    if (t && nc) {
+      // Coalescing is for storms: a typing change must not pay for it.
+      const { p50, p99 } = t.latencyMs;
+      const cpu = t.serverCpuS / t.toggles;
+      const ncCpu = nc.serverCpuS / nc.toggles;
+      out.push({
+        target: "typing: Tandem p50 and p99 ≤ coalesce:false's, and server CPU per change ≤",
+        met: p50 <= nc.latencyMs.p50 && p99 <= nc.latencyMs.p99 && cpu <= ncCpu,
+        detail: `p50 ${fixed(p50, 1)} vs ${fixed(nc.latencyMs.p50, 1)} ms, p99 ${fixed(p99, 1)} vs ${fixed(nc.latencyMs.p99, 1)} ms, CPU per change ${fixed(cpu * 1000)} vs ${fixed(ncCpu * 1000)} ms`,
+      });
+    }
     const raw = find(report, "raw")?.result as TypingResult | undefined;
     if (t && raw) {
       const r = t.latencyMs.p99 / raw.latencyMs.p99;
