@@ -163,6 +163,8 @@ export class LongPoll {
   #poll(req: IncomingMessage, res: ServerResponse, entry: Entry): void {
     entry.connection.touch();
     const respond: PollResponder = (body) => {
+      // A poll held for its whole window is the client's presence too, however long.
+      entry.connection.touch();
       this.#answer(res, 200, body);
       // Told of its close: nothing is left to keep the session for.
       if (body.status === PollStatus.gone) this.#forget(entry.session);
