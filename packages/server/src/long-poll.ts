@@ -150,6 +150,11 @@ export class LongPoll {
       idleClock(),
     );
     const result = await open(session);
+    if (!("status" in result) && res.destroyed) {
+      // The client left while `connect` ran: no one will ever learn the token.
+      session.terminate();
+      return;
+    }
     if ("status" in result) {
       const headers: Record<string, string | number> = {};
       if (result.retryAfterSeconds !== undefined) headers["retry-after"] = result.retryAfterSeconds;
@@ -179,6 +184,8 @@ export class LongPoll {
   async #post(req: IncomingMessage, res: ServerResponse, entry: Entry): Promise<void> {
     const { session } = entry;
     const body = await readBody(req, this.#maxBodyBytes);
+    // The client went away mid-body: there is no one to answer, and nothing to take.
+    if (body === undefined) return;
     if (body === null) {
       this.#metrics.rejected.inc({ reason: "message too big" });
       session.close(CloseCode.messageTooBig, "message too big");
@@ -248,8 +255,11 @@ function answer(
   res.end(JSON.stringify(body));
 }
 
-/** The body as text, or null once it grows past `maxBytes` (the rest is not read). */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
+/**
+ * The body as text; null once it grows past `maxBytes` (the rest is not read); undefined
+ * if the request ends before its body does.
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -264,6 +274,8 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null
       chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", () => resolve(null));
+    // A promise settles once: after "end" or a refusal, these change nothing.
+    req.on("error", () => resolve(undefined));
+    req.on("close", () => resolve(undefined));
   });
 }

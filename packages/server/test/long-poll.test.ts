@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { Endpoint } from "@tandem/server";
 import {
   eventually,
@@ -294,6 +294,31 @@ describe("the long-poll wire", () => {
     const token = await openSession(s);
     expect((await post(s, token, ["not base64!"])).body).toEqual({ status: 400 });
     expect(await poll(s, token)).toMatchObject({ status: 410, close: { code: 1007 } });
+  });
+
+  it("takes nothing from a POST whose client leaves mid-body, and keeps the session", async () => {
+    const s = await server();
+    const token = await openSession(s);
+    const partial = '["1","1","room:a","phx_join",{}]';
+    await new Promise<void>((resolve, reject) => {
+      const raw = connect(s.port, "127.0.0.1", () => {
+        raw.write(
+          `POST /socket/longpoll?vsn=2.0.0&token=${encodeURIComponent(token)} HTTP/1.1\r\n` +
+            "Host: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n" +
+            `Content-Length: ${partial.length + 100}\r\n\r\n${partial}`,
+          () => {
+            raw.destroy();
+            resolve();
+          },
+        );
+      });
+      raw.on("error", reject);
+    });
+    const sent = await post(s, token, ['["2","2","room:a","phx_join",{}]']);
+    expect(sent.body).toEqual({ status: 200 });
+    const answer = await poll(s, token);
+    // Only the join that arrived whole is answered.
+    expect((answer.messages as string[]).map((m) => JSON.parse(m)[1])).toEqual(["2"]);
   });
 
   it("expires a session that is not polled, and its connection with it", async () => {
