@@ -1,6 +1,6 @@
 /**
  * Tandem's browser and Node client for Phoenix-protocol channels, API-compatible with
- * the `phoenix` npm client (1.8.16) over WebSocket.
+ * the `phoenix` npm client (1.8.16) over WebSocket and long-poll.
  *
  * A {@link Socket} holds one connection to the server and reconnects with backoff when
  * it drops. Channels multiplex topics over it: `socket.channel(topic, params)` creates
@@ -14,8 +14,9 @@
  *
  * Payloads are JSON objects, or `ArrayBuffer`s, which travel as binary frames.
  *
- * In Node, pass the `ws` package's `WebSocket` as the `transport` option. Long-polling
- * is not supported.
+ * In Node, pass the `ws` package's `WebSocket` as the `transport` option. Where
+ * WebSockets do not get through, {@link LongPoll} carries the same protocol over HTTP:
+ * pass it as the `transport`, or set `longPollFallbackMs` to fall back to it by itself.
  *
  * @example
  * import { Socket } from "@tandem/client";
@@ -52,6 +53,7 @@ export {
   SOCKET_STATES,
   WS_CLOSE_NORMAL,
 } from "./constants.js";
+export { LongPoll } from "./long-poll.js";
 export {
   Presence,
   type PresenceChannel,

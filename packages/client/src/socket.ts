@@ -17,6 +17,7 @@ import {
   SOCKET_STATES,
   WS_CLOSE_NORMAL,
 } from "./constants.js";
+import { LongPoll } from "./long-poll.js";
 import { appendParams } from "./params.js";
 import {
   type Decode,
@@ -58,10 +59,21 @@ export type MessageCallback = (msg: IncomingMessage) => void;
 /** Options of {@link Socket}. Names and defaults are those of the `phoenix` client. */
 export interface SocketOptions {
   /**
-   * The WebSocket class. Defaults to the global `WebSocket`; in Node, pass the one from
-   * the `ws` package.
+   * The transport class: a WebSocket class or {@link LongPoll}. Defaults to the global
+   * `WebSocket`, else `LongPoll`; in Node, pass the `WebSocket` of the `ws` package.
    */
   transport?: TransportConstructor;
+  /**
+   * Opt-in: how long (ms) the WebSocket may take to open, and then to answer a ping,
+   * before the socket falls back to {@link LongPoll}; an error before it opens falls back
+   * at once. A fallback is remembered for the browser session (`sessionStorage`), unless
+   * a WebSocket ever worked. Off by default, as in phoenix (which suggests 2500).
+   */
+  longPollFallbackMs?: number;
+  /** The longest a long-poll request may take (ms) before the transport gives up. Default 20000. */
+  longpollerTimeout?: number;
+  /** Where a long-poll fallback is remembered. Default the global `sessionStorage`, if any. */
+  sessionStorage?: Pick<Storage, "getItem" | "setItem">;
   /** Default timeout in milliseconds for joins, leaves and pushes. Default 10000. */
   timeout?: number;
   /** Heartbeat interval, also the heartbeat reply timeout. Default 30000. */
@@ -97,6 +109,18 @@ export interface SocketOptions {
   encode?: Encode;
   /** Decodes incoming frames. Default: the V2 serializer. */
   decode?: Decode;
+}
+
+/** The key under which a fallback to long-poll is remembered, as phoenix names it. */
+const FALLBACK_KEY = "phx:fallback:LongPoll";
+
+function globalSessionStorage(): Pick<Storage, "getItem" | "setItem"> | undefined {
+  try {
+    return (globalThis as { sessionStorage?: Storage }).sessionStorage;
+  } catch {
+    // Reading it throws where storage is denied (sandboxed frames, some privacy modes).
+    return undefined;
+  }
 }
 
 function globalWebSocket(): TransportConstructor | undefined {
@@ -170,6 +194,18 @@ export class Socket {
   readonly vsn: string;
   /** The auth token source, if any. */
   readonly #authToken: (() => string) | undefined;
+  /** How long the WebSocket may take before falling back to long-poll; off if unset. */
+  readonly longPollFallbackMs: number | undefined;
+  /** The longest a long-poll request may take (ms). */
+  readonly longpollerTimeout: number;
+  /** Where a fallback to long-poll is remembered. */
+  readonly #sessionStore: Pick<Storage, "getItem" | "setItem"> | undefined;
+  /** Fires the fallback to long-poll when the WebSocket takes too long. */
+  #fallbackTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Refs of the current fallback attempt's open and error callbacks. */
+  #fallbackRefs: string[] = [];
+  /** Whether a WebSocket once answered a ping: a fallback is then not remembered. */
+  #primaryPassedHealthCheck = false;
   /** Ref of the heartbeat awaiting its reply. */
   #pendingHeartbeatRef: string | null = null;
   /** Fires the next heartbeat. */
@@ -193,17 +229,12 @@ export class Socket {
    * @param endPoint - Where the socket is mounted: `"ws://host/socket"`, `"//host/socket"`
    *   or `"/socket"` (the page's host and scheme). `"/websocket"` is appended.
    * @param opts - See {@link SocketOptions}.
-   * @throws If no transport is given and there is no global `WebSocket`.
    */
   constructor(endPoint: string, opts: SocketOptions = {}) {
-    const transport = opts.transport ?? globalWebSocket();
-    if (!transport) {
-      throw new Error(
-        "no WebSocket implementation found: pass one as the `transport` option, " +
-          'e.g. `import { WebSocket } from "ws"` and `new Socket(url, { transport: WebSocket })`',
-      );
-    }
-    this.#transport = transport;
+    this.#transport = opts.transport ?? globalWebSocket() ?? LongPoll;
+    this.longPollFallbackMs = opts.longPollFallbackMs;
+    this.longpollerTimeout = opts.longpollerTimeout || 20_000;
+    this.#sessionStore = opts.sessionStorage ?? globalSessionStorage();
     this.timeout = opts.timeout || DEFAULT_TIMEOUT;
     this.encode = opts.encode ?? serializer.encode;
     this.decode = opts.decode ?? serializer.decode;
@@ -286,7 +317,16 @@ export class Socket {
   connect(params?: SocketParams): void {
     if (params) this.#params = toThunk(params);
     if (this.#connection && !this.#connection.ended) return;
-    this.#transportConnect();
+    if (this.longPollFallbackMs && this.#transport !== LongPoll) {
+      this.#connectWithFallback(this.longPollFallbackMs);
+    } else {
+      this.#transportConnect();
+    }
+  }
+
+  /** The long-poll transport class, as phoenix's `getLongPollTransport`. */
+  getLongPollTransport(): typeof LongPoll {
+    return LongPoll;
   }
 
   /**
@@ -300,6 +340,7 @@ export class Socket {
   disconnect(callback?: () => void, code?: number, reason?: string): void {
     this.#connectClock++;
     this.#closeWasClean = true;
+    clearTimeout(this.#fallbackTimer);
     this.#reconnectTimer.reset();
     // Connecting again opens a new connection at once instead of waiting for this one.
     if (this.#connection) this.#connection.ended = true;
@@ -328,6 +369,7 @@ export class Socket {
   replaceTransport(newTransport: TransportConstructor): number {
     const connectClock = ++this.#connectClock;
     this.#closeWasClean = true;
+    clearTimeout(this.#fallbackTimer);
     this.#reconnectTimer.reset();
     // Replaced first, as the channel error callbacks below may already connect again.
     this.#transport = newTransport;
@@ -637,10 +679,70 @@ export class Socket {
     }
     const transport = new this.#transport(this.endPointURL(), protocols);
     transport.binaryType = this.binaryType;
+    transport.timeout = this.longpollerTimeout;
     this.#connection = new Connection(this.#connectionOwner, transport);
     // An ended connection may still be open while its buffer drains; its channels must
     // rejoin on the new connection rather than wait for it to close.
     if (previous?.isOpen()) this.#triggerChanError("connection_closed", previous);
+  }
+
+  /**
+   * Connects over the current transport, falling back to long-poll if it errors before
+   * opening, or does not open and then answer a ping within `thresholdMs`; as phoenix.
+   */
+  #connectWithFallback(thresholdMs: number): void {
+    // A previous attempt's callbacks must not act on this one.
+    clearTimeout(this.#fallbackTimer);
+    this.off(this.#fallbackRefs);
+    let established = false;
+    let primary = true;
+    let connectClock = 0;
+    const isCurrent = () => connectClock === this.#connectClock && !this.#closeWasClean;
+    const fallback = (reason?: unknown) => {
+      this.log("transport", "falling back to LongPoll...", reason);
+      // The open callback stays, to remember the fallback once it connects.
+      this.off([errorRef]);
+      primary = false;
+      if (this.replaceTransport(LongPoll) !== this.#connectClock) return;
+      this.#transportConnect();
+    };
+    let errorRef = "";
+    if (this.#sessionStore?.getItem(FALLBACK_KEY)) {
+      fallback("memorized");
+      return;
+    }
+    this.#fallbackTimer = setTimeout(fallback, thresholdMs);
+    errorRef = this.onError((reason) => {
+      if (!isCurrent()) return;
+      if (primary && !established) {
+        clearTimeout(this.#fallbackTimer);
+        fallback(reason);
+      }
+    });
+    const openRef = this.onOpen(() => {
+      if (!primary) {
+        // Reconnects stay on long-poll; one that opens is remembered, unless a callback
+        // before this one disconnected.
+        if (this.#transport !== LongPoll || this.#closeWasClean) return;
+        if (!this.#primaryPassedHealthCheck) this.#sessionStore?.setItem(FALLBACK_KEY, "true");
+        this.log("transport", "established LongPoll fallback");
+        return;
+      }
+      if (!isCurrent()) return;
+      established = true;
+      // Open is not enough (a proxy may accept the upgrade and pass nothing): a ping
+      // must come back within the threshold too.
+      clearTimeout(this.#fallbackTimer);
+      this.#fallbackTimer = setTimeout(fallback, thresholdMs);
+      this.ping((rtt) => {
+        this.log("transport", "connected to primary after", rtt);
+        this.#primaryPassedHealthCheck = true;
+        clearTimeout(this.#fallbackTimer);
+      });
+    });
+    this.#fallbackRefs = [errorRef, openRef];
+    this.#transportConnect();
+    connectClock = this.#connectClock;
   }
 
   #send(data: OutgoingMessage, channel?: Channel): void {
@@ -681,6 +783,7 @@ export class Socket {
   }
 
   #resetHeartbeat(): void {
+    if (this.conn?.skipHeartbeat) return;
     this.#clearHeartbeats();
     this.#heartbeatTimer = setTimeout(() => this.#sendHeartbeat(), this.heartbeatIntervalMs);
   }

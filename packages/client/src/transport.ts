@@ -25,6 +25,10 @@ export interface Transport {
   /** Bytes queued but not yet sent; the socket waits for it to drain before closing. */
   readonly bufferedAmount?: number;
   binaryType: string;
+  /** Longest request in milliseconds, for transports made of requests (long-poll). */
+  timeout?: number;
+  /** Set by transports whose own traffic shows the connection alive: no heartbeats then. */
+  readonly skipHeartbeat?: boolean;
   /** Sends a text or binary frame. */
   send(data: string | ArrayBuffer): void;
   /** Starts the closing handshake. */

@@ -70,6 +70,8 @@ describe("public surface", () => {
         "encode",
         "endPoint",
         "heartbeatIntervalMs",
+        "longPollFallbackMs",
+        "longpollerTimeout",
         "reconnectAfterMs",
         "rejoinAfterMs",
         "timeout",

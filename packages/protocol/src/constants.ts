@@ -34,6 +34,9 @@ export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
 /** Path segment under a socket's mount point at which the WebSocket transport is served. */
 export const WEBSOCKET_PATH = "websocket";
 
+/** Path segment under a socket's mount point at which the long-poll transport is served. */
+export const LONGPOLL_PATH = "longpoll";
+
 /** WebSocket close codes with a meaning in this protocol. */
 export const CloseCode = {
   normal: 1000,

@@ -21,6 +21,7 @@ export {
   ChannelEvent,
   CloseCode,
   DEFAULT_VSN,
+  LONGPOLL_PATH,
   PHOENIX_TOPIC,
   PresenceEvent,
   SUBPROTOCOL,

@@ -4,7 +4,10 @@ import { type TopicPattern, topicPattern } from "./topic-pattern.js";
 
 /** What the server knows about a connection attempt besides its params. */
 export interface ConnectInfo {
-  /** The token from the `Sec-WebSocket-Protocol` header (`authToken` client option). */
+  /**
+   * The `authToken` client option: from the `Sec-WebSocket-Protocol` header over WebSocket,
+   * the `X-Phoenix-AuthToken` header over long-poll.
+   */
   readonly authToken: string | null;
   readonly headers: IncomingHttpHeaders;
   readonly origin: string | null;

@@ -10,6 +10,7 @@ import { WebSocket } from "ws";
 import type { Assigns } from "./channel.js";
 import { type ChannelHost, ChannelServer } from "./channel-server.js";
 import type { ConnectionHandler } from "./connection-handler.js";
+import type { ConnectionSocket } from "./connection-socket.js";
 import { nestingDepth } from "./json-depth.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
@@ -71,7 +72,7 @@ export class Connection implements ChannelHost {
   readonly connectionId = `c${++connectionSequence}`;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly #ws: WebSocket;
+  readonly #ws: ConnectionSocket;
   readonly #handler: ConnectionHandler<Assigns>;
   readonly #assigns: Assigns;
   readonly #limits: ConnectionLimits;
@@ -95,7 +96,8 @@ export class Connection implements ChannelHost {
   #loggedRefusals: Set<string> | undefined;
 
   constructor(options: {
-    ws: WebSocket;
+    /** A WebSocket, or a long-poll session that stands in for one. */
+    ws: ConnectionSocket;
     serializer: Serializer;
     pubsub: PubSub;
     handler: ConnectionHandler<Assigns>;
@@ -153,6 +155,14 @@ export class Connection implements ChannelHost {
     if (this.#joinBudget?.isFull(now)) this.#joinBudget = undefined;
     if (this.#byteBudget?.isFull(now)) this.#byteBudget = undefined;
     if (this.#refusalBudget?.isFull(now)) this.#refusalBudget = undefined;
+  }
+
+  /**
+   * Counts as hearing from the client without a message: a long-poll client sends no
+   * heartbeats, its polls keep the connection alive.
+   */
+  touch(): void {
+    this.#lastSeen = idleClock();
   }
 
   /** Number of live channels. */

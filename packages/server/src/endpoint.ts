@@ -4,18 +4,23 @@ import type { Duplex } from "node:stream";
 import {
   CloseCode,
   type JsonObject,
+  LONGPOLL_PATH,
   type Serializer,
   SUBPROTOCOL,
   serializerForVsn,
   WEBSOCKET_PATH,
 } from "@tandem/protocol";
-import { type WebSocket, WebSocketServer } from "ws";
+import { WebSocketServer } from "ws";
 import { takeAuthToken } from "./auth-token.js";
 import type { Assigns } from "./channel.js";
 import { ConnectBudgets } from "./connect-budgets.js";
 import { Connection, type ConnectionLimits, idleClock } from "./connection.js";
 import type { ConnectInfo, ConnectionHandler } from "./connection-handler.js";
+import type { ConnectionSocket } from "./connection-socket.js";
 import { defaultLogger, type Logger } from "./logger.js";
+import { LongPoll, type Refusal } from "./long-poll.js";
+import type { LongPollSession } from "./long-poll-session.js";
+import { connectParamsOf } from "./long-poll-wire.js";
 import { Metrics } from "./metrics.js";
 import { type OriginCheck, originAllowed } from "./origin.js";
 import { PubSub } from "./pubsub.js";
@@ -73,6 +78,11 @@ export interface EndpointOptions {
   joinRate?: Rate;
   /** Unread bytes after which a client is cut off as a slow consumer. Default 16 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * How long a long-poll request waits for messages before it is answered empty (ms); a
+   * session not polled for 1.5 times as long is closed. Default 10 000, as Phoenix.
+   */
+  longPollWindowMs?: number;
   /** Shared subscriptions; pass one to join endpoints or add a cluster adapter. */
   pubsub?: PubSub;
   logger?: Logger;
@@ -91,13 +101,22 @@ export interface CloseOptions {
 }
 
 interface Mount {
+  /** The mount point, without a trailing slash. */
   path: string;
   handler: ConnectionHandler<Assigns>;
 }
 
+/** A connect attempt the endpoint's checks and the handler's `connect` let through. */
+interface Admitted {
+  serializer: Serializer;
+  handler: ConnectionHandler<Assigns>;
+  assigns: Assigns;
+  socketId: string | null;
+}
+
 /**
- * Serves sockets over WebSocket at `<path>/websocket` and owns the connections: the
- * entry point of a Tandem server.
+ * Serves sockets over WebSocket at `<path>/websocket` and over long-poll at
+ * `<path>/longpoll`, and owns the connections: the entry point of a Tandem server.
  */
 export class Endpoint {
   readonly pubsub: PubSub;
@@ -113,6 +132,7 @@ export class Endpoint {
   readonly #limits: ConnectionLimits;
   readonly #idleSweep: ReturnType<typeof setInterval>;
   readonly #connectBudgets: ConnectBudgets | undefined;
+  readonly #longPoll: LongPoll;
   readonly #clientKey: (req: IncomingMessage) => string | null;
   readonly #released = (connection: Connection) => this.#connections.delete(connection);
   readonly #exitListeners = new Set<(ownerId: string) => void>();
@@ -161,11 +181,21 @@ export class Endpoint {
       ? new ConnectBudgets(options.connectRate)
       : undefined;
     this.#clientKey = options.clientKey ?? ((req) => req.socket.remoteAddress ?? null);
+    this.#longPoll = new LongPoll({
+      windowMs: options.longPollWindowMs ?? 10_000,
+      maxFrameSize: this.#maxFrameSize,
+      // A bigger body could never pass the byte budget; the newlines between its
+      // messages are not charged.
+      maxBodyBytes: this.#limits.byteRate.limit + 2 * 100,
+      checkOrigin: this.#checkOrigin,
+      logger: this.logger,
+      metrics: this.metrics,
+    });
     this.#ownsServer = !options.server;
     this.#server =
       options.server ??
       createServer((req, res) => {
-        if (!this.handleHttp(req, res)) {
+        if (!this.handleLongPoll(req, res) && !this.handleHttp(req, res)) {
           res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
         }
       });
@@ -236,6 +266,23 @@ export class Endpoint {
   }
 
   /**
+   * Serves the long-poll transport at `<path>/longpoll` of every mount. Returns false for
+   * other paths. An endpoint on its own server calls it itself; on an app's server (one
+   * passed as `server`), the app routes requests to it before its own routing, and
+   * before reading their bodies.
+   */
+  handleLongPoll(req: IncomingMessage, res: ServerResponse): boolean {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const suffix = `/${LONGPOLL_PATH}`;
+    if (!url.pathname.endsWith(suffix)) return false;
+    const path = url.pathname.slice(0, -suffix.length);
+    const mount = this.#mounts.find((m) => m.path === path);
+    if (!mount) return false;
+    this.#longPoll.handle(req, res, url, (session) => this.#openSession(req, url, mount, session));
+    return true;
+  }
+
+  /**
    * Calls `listener` with the owner id (`socket.ownerId`) of every channel that exits on
    * this endpoint, whatever the reason; returns the function that stops it. This is how
    * Presence untracks a channel's entries without a callback per channel.
@@ -245,11 +292,13 @@ export class Endpoint {
     return () => this.#exitListeners.delete(listener);
   }
 
-  /** Mounts a connection handler at `path` (the WebSocket is served at `path + "/websocket"`). */
+  /**
+   * Mounts a connection handler at `path`: the WebSocket is served at `path + "/websocket"`,
+   * long-poll at `path + "/longpoll"`.
+   */
   mount<A extends Assigns>(path: string, handler: ConnectionHandler<A>): this {
-    const normalized = path.replace(/\/+$/, "");
     this.#mounts.push({
-      path: `${normalized}/${WEBSOCKET_PATH}`,
+      path: path.replace(/\/+$/, ""),
       handler: handler as unknown as ConnectionHandler<Assigns>,
     });
     return this;
@@ -285,6 +334,7 @@ export class Endpoint {
     const batchIntervalMs = options.batchIntervalMs ?? 20;
     const timeoutMs = options.timeoutMs ?? 5000;
     this.#draining = true;
+    this.#longPoll.drain();
     const connections = [...this.#connections];
     for (let i = 0; i < connections.length; i += batchSize) {
       for (const connection of connections.slice(i, i + batchSize)) {
@@ -295,10 +345,16 @@ export class Endpoint {
     const deadline = Date.now() + timeoutMs;
     while (this.#connections.size > 0 && Date.now() < deadline) await sleep(10);
     for (const connection of this.#connections) connection.terminate();
+    this.#longPoll.close();
     clearInterval(this.#idleSweep);
     this.#wss.close();
     if (this.#ownsServer && this.#server.listening) {
-      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        this.#server.close(() => resolve());
+        // Every socket is gone by now. What is left is HTTP: kept-alive or freshly opened
+        // connections of long-poll clients, which would hold the server open for seconds.
+        this.#server.closeAllConnections();
+      });
     }
   }
 
@@ -315,27 +371,63 @@ export class Endpoint {
 
   async #authorize(req: IncomingMessage, stream: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const mount = this.#mounts.find((m) => m.path === url.pathname);
+    const mount = this.#mounts.find((m) => `${m.path}/${WEBSOCKET_PATH}` === url.pathname);
     if (!mount) {
       // On a shared server another listener may own this path.
-      if (this.#ownsServer) refuse(stream, 404, "Not Found");
+      if (this.#ownsServer) refuse(stream, { status: 404 });
       return;
     }
-    if (this.#draining) return refuse(stream, 503, "Service Unavailable");
+    const admitted = await this.#admit(req, url, mount, takeAuthToken(req), () =>
+      Object.fromEntries(url.searchParams),
+    );
+    if ("status" in admitted) return refuse(stream, admitted);
+    // The client may have gone while `connect` ran: nothing is left to upgrade.
+    if (stream.destroyed) return;
+
+    this.#wss.handleUpgrade(req, stream, head, (ws) => this.#accept(ws, admitted));
+  }
+
+  async #openSession(
+    req: IncomingMessage,
+    url: URL,
+    mount: Mount,
+    session: LongPollSession,
+  ): Promise<Refusal | Connection> {
+    const authToken = req.headers["x-phoenix-authtoken"];
+    const admitted = await this.#admit(
+      req,
+      url,
+      mount,
+      (Array.isArray(authToken) ? authToken[0] : authToken) ?? null,
+      () => connectParamsOf(url),
+    );
+    if ("status" in admitted) return admitted;
+    return this.#accept(session, admitted);
+  }
+
+  /** The checks every connect attempt passes, whatever its transport, and `connect`. */
+  async #admit(
+    req: IncomingMessage,
+    url: URL,
+    mount: Mount,
+    authToken: string | null,
+    params: () => Record<string, string>,
+  ): Promise<Refusal | Admitted> {
+    if (this.#draining) return { status: 503 };
     const key = this.#connectBudgets ? this.#clientKey(req) : null;
     const waitMs = key === null ? 0 : this.#connectBudgets!.take(key, idleClock());
     if (waitMs > 0) {
       this.metrics.rejected.inc({ reason: "connect rate" });
-      return refuse(stream, 429, "Too Many Requests", { "Retry-After": Math.ceil(waitMs / 1000) });
+      return { status: 429, retryAfterSeconds: Math.ceil(waitMs / 1000) };
     }
     const serializer = serializerForVsn(url.searchParams.get("vsn"));
-    if (!serializer) return refuse(stream, 403, "Forbidden");
+    if (!serializer) return { status: 403 };
     if (!originAllowed(this.#checkOrigin, req)) {
       this.logger.warn({ origin: req.headers.origin }, "origin refused");
-      return refuse(stream, 403, "Forbidden");
+      return { status: 403 };
     }
     const info: ConnectInfo = {
-      authToken: takeAuthToken(req),
+      authToken,
       headers: req.headers,
       origin: req.headers.origin ?? null,
       // Read on demand: Node caches the peer address on the socket once asked.
@@ -344,41 +436,31 @@ export class Endpoint {
       },
       url,
     };
+    const { handler } = mount;
     let assigns: Assigns | null;
     let socketId: string | null;
     try {
-      assigns = await mount.handler.connect(Object.fromEntries(url.searchParams), info);
-      socketId = assigns && mount.handler.id ? mount.handler.id(assigns) : null;
+      assigns = await handler.connect(params(), info);
+      socketId = assigns && handler.id ? handler.id(assigns) : null;
     } catch (err) {
       this.logger.error({ err }, "connect failed");
-      return refuse(stream, 500, "Internal Server Error");
+      return { status: 500 };
     }
-    if (!assigns) return refuse(stream, 403, "Forbidden");
-    if (this.#draining) return refuse(stream, 503, "Service Unavailable");
-    // The client may have gone while `connect` ran: nothing is left to upgrade.
-    if (stream.destroyed) return;
-
-    this.#wss.handleUpgrade(req, stream, head, (ws) =>
-      this.#accept(ws, serializer, mount.handler, assigns, socketId),
-    );
+    if (!assigns) return { status: 403 };
+    if (this.#draining) return { status: 503 };
+    return { serializer, handler, assigns, socketId };
   }
 
   // Kept apart from #upgrade so that the connection's listeners do not hold on to the
   // upgrade request's scope (URL, headers) for the connection's whole life.
-  #accept(
-    ws: WebSocket,
-    serializer: Serializer,
-    handler: ConnectionHandler<Assigns>,
-    assigns: Assigns,
-    socketId: string | null,
-  ): void {
+  #accept(ws: ConnectionSocket, admitted: Admitted): Connection {
     const connection = new Connection({
       ws,
-      serializer,
+      serializer: admitted.serializer,
       pubsub: this.pubsub,
-      handler,
-      assigns,
-      socketId,
+      handler: admitted.handler,
+      assigns: admitted.assigns,
+      socketId: admitted.socketId,
       limits: this.#limits,
       logger: this.logger,
       metrics: this.metrics,
@@ -386,25 +468,33 @@ export class Endpoint {
       onChannelExit: this.#channelExited,
     });
     this.#connections.add(connection);
+    return connection;
   }
 
   #sweepIdle(): void {
     const now = idleClock();
     for (const connection of this.#connections) connection.sweep(now);
+    this.#longPoll.sweep(now);
     this.#connectBudgets?.sweep(now);
   }
 }
 
-function refuse(
-  stream: Duplex,
-  status: number,
-  text: string,
-  headers: Record<string, string | number> = {},
-): void {
+const STATUS_TEXT: Record<number, string> = {
+  403: "Forbidden",
+  404: "Not Found",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+function refuse(stream: Duplex, refusal: Refusal): void {
   if (stream.writable) {
-    const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    const retry =
+      refusal.retryAfterSeconds === undefined
+        ? ""
+        : `Retry-After: ${refusal.retryAfterSeconds}\r\n`;
     stream.write(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${extra.join("")}Content-Length: 0\r\n\r\n`,
+      `HTTP/1.1 ${refusal.status} ${STATUS_TEXT[refusal.status] ?? ""}\r\nConnection: close\r\n${retry}Content-Length: 0\r\n\r\n`,
     );
   }
   stream.destroy();

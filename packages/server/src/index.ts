@@ -1,5 +1,5 @@
 /**
- * Tandem's server: an {@link Endpoint} that serves WebSocket connections, connection handlers
+ * Tandem's server: an {@link Endpoint} that serves connections over WebSocket and long-poll, connection handlers
  * ({@link defineConnectionHandler}) that authenticate them and route topics to channels
  * ({@link defineChannel}), {@link PubSub} for broadcasts, and {@link Presence} on top of the
  * {@link Tracker} CRDT.

@@ -112,6 +112,7 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
     webDir: options.webDir ?? defaultWebDir,
     logger,
     ready: () => endpoint.ready,
+    longPoll: (req, res) => endpoint.handleLongPoll(req, res),
     trustProxies: options.trustProxies,
   });
   const httpServer = app.server;

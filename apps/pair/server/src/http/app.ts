@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { Logger } from "@tandem/server";
@@ -14,6 +15,11 @@ export interface HttpAppOptions extends ApiContext {
   readonly logger: Logger;
   /** Whether the socket endpoint accepts connections, for `/readyz`. */
   readonly ready: () => boolean;
+  /**
+   * Serves the socket's long-poll requests, returning whether the request was one
+   * (`Endpoint.handleLongPoll`). It sees every request first, before Fastify reads a body.
+   */
+  readonly longPoll: (req: IncomingMessage, res: ServerResponse) => boolean;
   /**
    * The proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client. Default:
    * none, so the peer address is the client and a forged header changes nothing.
@@ -61,7 +67,8 @@ const securityHeaders = helmet(SECURITY_HEADERS);
 /**
  * The HTTP server: the JSON API under `/api`, `/healthz` and `/readyz`, and the web app,
  * with security headers on every response. The socket endpoint attaches to `app.server`
- * for its upgrades; Fastify leaves upgrade requests alone.
+ * for its upgrades; Fastify leaves upgrade requests alone, and hands the socket's
+ * long-poll requests over untouched.
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
   const { logger, webDir } = options;
@@ -75,6 +82,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<FastifyIns
     frameworkErrors: (error, request, reply) => {
       securityHeaders(request.raw, reply.raw, () => sendError(reply, error));
     },
+  });
+  // First of all hooks: a long-poll request belongs to the endpoint, body and answer.
+  app.addHook("onRequest", (request, reply, done) => {
+    if (options.longPoll(request.raw, reply.raw)) reply.hijack();
+    else done();
   });
   // JSON only: a browser may send `text/plain` or a form cross-site without a preflight.
   app.removeAllContentTypeParsers();
