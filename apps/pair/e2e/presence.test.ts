@@ -273,7 +273,7 @@ describe("Pair presence with three browsers", () => {
 
   it("tells when someone joins or leaves, and copies an invite link", async () => {
     const notices = adaPage.getByRole("list", { name: "Room notices" });
-    // A third browser of Bob's is no arrival; Ada2 leaving and coming back is.
+    // Ada2 leaving for the lobby and coming back.
     await ada2Page.goto(`${server.url}/challenges`);
     await notices.getByText("Ada left the room").waitFor({ timeout: SEEN.timeout });
     await ada2Page.goto(roomUrl);
