@@ -17,11 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 /**
  * Pair's presence in three real browsers with the server's real liveness timings: who is
  * there (and who only seems to be), telling people apart, the lobby, following, notices,
- * and the pages around the room. The screenshots go to apps/pair/docs for the README.
+ * and the pages around the room. It takes the screenshots of Pair's README.
  */
 
 const webRoot = fileURLToPath(new URL("../web", import.meta.url));
-const docs = fileURLToPath(new URL("../docs", import.meta.url));
+// Into the README's folder only when asked (`PAIR_SCREENSHOTS=docs`), so that a test run
+// leaves the committed pictures alone; otherwise next to the other browser test's.
+const docs = fileURLToPath(
+  new URL(process.env.PAIR_SCREENSHOTS === "docs" ? "../docs" : "./screenshots", import.meta.url),
+);
 
 /** Bounded waits for what another browser should see. */
 const SEEN = { timeout: 10_000, interval: 100 };
