@@ -56,7 +56,8 @@ const participants = (page: Page): Locator =>
   page.getByRole("list", { name: "Participants" }).getByRole("listitem");
 
 async function participantNames(page: Page): Promise<string[]> {
-  return (await participants(page).allTextContents()).map((t) => t.trim()).sort();
+  const names = participants(page).locator(".name");
+  return (await names.allTextContents()).map((t) => t.trim()).sort();
 }
 
 /** The editor's text, line by line, without the other users' caret labels drawn into it. */

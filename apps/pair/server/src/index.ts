@@ -6,4 +6,10 @@
  */
 
 export { loadConfig, type PairConfig } from "./config.js";
-export { createPairServer, type PairServer, type PairServerOptions } from "./server.js";
+export {
+  createPairServer,
+  DEFAULT_LIVENESS,
+  type Liveness,
+  type PairServer,
+  type PairServerOptions,
+} from "./server.js";

@@ -8,12 +8,14 @@ import {
   Presence,
   PubSub,
   type ReplicationTimings,
+  Tracker,
 } from "@tandem/server";
 import { authenticate } from "./accounts/authenticate.js";
 import { HashQueue, type HashQueueLimits } from "./accounts/hash-queue.js";
 import { loadSecretKeyBase } from "./accounts/secret.js";
 import { TokenSigner } from "./accounts/token.js";
 import { challengeChannel, type UserAssigns } from "./channels/challenge-channel.js";
+import { LOBBY_TOPIC, lobbyChannel } from "./channels/lobby-channel.js";
 import { defaultWebDir } from "./config.js";
 import { openDatabase, type PairDatabase } from "./db/database.js";
 import { Rooms } from "./docs/documents.js";
@@ -21,6 +23,7 @@ import { DocumentStore } from "./docs/store.js";
 import { createHttpApp } from "./http/app.js";
 import { type MetricsServer, serveMetrics } from "./http/metrics.js";
 import { DEFAULT_RATE_LIMITS, type RateLimits } from "./http/rate-limits.js";
+import { Occupancy } from "./lobby/occupancy.js";
 
 /** How to start a Pair server. Only `dataDir` and `logger` are required. */
 export interface PairServerOptions {
@@ -61,7 +64,28 @@ export interface PairServerOptions {
   maxUpdateBytes?: number;
   /** Largest document, as its encoded state (bytes). Default 1 MiB. */
   maxDocumentBytes?: number;
+  /** How fast a member whose connection went quiet is marked away, then dropped. */
+  liveness?: Partial<Liveness>;
+  /** How often the lobby hears of changed room occupancy (ms). Default 1000. */
+  occupancyIntervalMs?: number;
 }
+
+/**
+ * Pair's liveness timings. The web client sends a heartbeat and a `here` every 3 s, so a
+ * healthy member misses two before being marked away and six before being dropped.
+ */
+export interface Liveness {
+  /** Quiet time on a room's channel before the member is marked `away` (ms). Default 8000. */
+  awayAfterMs: number;
+  /**
+   * Quiet time on a connection before the server closes it, so its presences leave (ms).
+   * Default 20 000; with the endpoint's sweep (a quarter of it) a member leaves within 25 s.
+   */
+  idleTimeoutMs: number;
+}
+
+/** Pair's defaults: away within 10 s, gone within 30 s (the Endpoint's own default is 60 s). */
+export const DEFAULT_LIVENESS: Liveness = { awayAfterMs: 8000, idleTimeoutMs: 20_000 };
 
 /** A running Pair server. */
 export interface PairServer {
@@ -82,6 +106,7 @@ export interface PairServer {
 /** Starts the HTTP API, the web app and the Tandem socket on one port. */
 export async function createPairServer(options: PairServerOptions): Promise<PairServer> {
   const { logger } = options;
+  const liveness = { ...DEFAULT_LIVENESS, ...options.liveness };
   const secret = await loadSecretKeyBase(options.secretKeyBase, options.dataDir);
   const tokens = new TokenSigner(secret);
   const database = await openDatabase(options);
@@ -123,10 +148,27 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
     logger,
     checkOrigin: originCheck(options.allowedOrigins ?? []),
     pubsub,
+    idleTimeoutMs: liveness.idleTimeoutMs,
   });
-  const presence = new Presence(endpoint, {
-    ...(options.replication ? { replication: options.replication } : {}),
+  // Made here rather than by Presence: the room channel reads it to pick colours, and the
+  // lobby's occupancy listens to its changes.
+  const tracker = new Tracker({
+    ...options.replication,
+    pubsub,
+    logger,
+    metrics: endpoint.metrics,
   });
+  const presence = new Presence(endpoint, { tracker });
+  const occupancy = new Occupancy(
+    tracker,
+    (rooms) => pubsub.localBroadcast(LOBBY_TOPIC, "occupancy", { rooms }),
+    {
+      prefix: "challenges:",
+      ...(options.occupancyIntervalMs === undefined
+        ? {}
+        : { intervalMs: options.occupancyIntervalMs }),
+    },
+  );
   endpoint.mount(
     "/socket",
     defineConnectionHandler<UserAssigns>({
@@ -148,12 +190,15 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
             db,
             rooms,
             presence,
+            tracker,
             logger,
+            awayAfterMs: liveness.awayAfterMs,
             ...(options.typingQuietMs === undefined
               ? {}
               : { typingQuietMs: options.typingQuietMs }),
           }),
         ),
+        channel(LOBBY_TOPIC, lobbyChannel(occupancy)),
       ],
     }),
   );
@@ -174,7 +219,9 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
   } catch (err) {
     await endpoint.close({ timeoutMs: 0 });
     await app.close();
+    occupancy.close();
     presence.close();
+    tracker.close();
     await db.destroy();
     throw err;
   }
@@ -198,7 +245,9 @@ export async function createPairServer(options: PairServerOptions): Promise<Pair
         await app.close();
         await metrics?.close();
         await rooms.drain();
+        occupancy.close();
         presence.close();
+        tracker.close();
         await pubsub.close();
         await db.destroy();
       })();

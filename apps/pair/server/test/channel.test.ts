@@ -11,7 +11,7 @@ import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SEED_TEST_CASES } from "../src/challenges/seed.js";
 import { type AwarenessEntry, decodeAwareness } from "../src/docs/awareness.js";
-import { userColor } from "../src/docs/colors.js";
+import { PALETTE } from "../src/docs/colors.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
@@ -98,7 +98,7 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer;
 }
 
-type Meta = { first_name: string; user_id: number; typing: boolean };
+type Meta = { first_name: string; user_id: number; typing: boolean; away: boolean; color: string };
 
 /** A browser tab in a challenge room: a socket, the channel, presence and a Y.Doc. */
 class Tab {
@@ -286,6 +286,7 @@ describe("challenge channel", () => {
           first_name: "Ada",
           user_id: user.id,
           typing: false,
+          away: false,
           // Chosen by the server: the client draws them, never picks them.
           color: expect.stringMatching(/^#[0-9a-f]{6}$/),
           color_light: expect.stringMatching(/^#[0-9a-f]{8}$/),
@@ -329,6 +330,93 @@ describe("challenge channel", () => {
     await waitFor(() => bobTab.metas()[key]?.[0]?.typing === false, "typing false", 2000);
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(50);
     expect(bobTab.metas()[key]).toHaveLength(1);
+  });
+
+  it("gives each user a colour unique in the room, the same in every tab and on the caret", async () => {
+    const users = await Promise.all(["Ada", "Bob", "Cy"].map((name) => signUp(t.server.url, name)));
+    const tabs = users.map((u) => new Tab(u.token, 1));
+    const second = new Tab(users[0]!.token, 1);
+    for (const tab of [...tabs, second]) await tab.open();
+    const keys = users.map((u) => String(u.user.id));
+    await waitFor(() => second.metas()[keys[0]!]?.length === 2, "both of Ada's tabs");
+    await waitFor(() => keys.every((k) => tabs[0]!.metas()[k]), "everyone listed");
+    const metas = tabs[0]!.metas();
+    const colors = keys.map((k) => metas[k]![0]!.color);
+    expect(new Set(colors).size).toBe(3);
+    expect(metas[keys[0]!]!.map((m) => m.color)).toEqual([colors[0], colors[0]]);
+    // The lowest free slot: after Bob leaves, the next newcomer gets Bob's colour.
+    sockets[1]?.disconnect();
+    await waitFor(() => tabs[0]!.metas()[keys[1]!] === undefined, "Bob gone");
+    const dee = await signUp(t.server.url, "Dee");
+    const deeTab = new Tab(dee.token, 1);
+    await deeTab.open();
+    await waitFor(() => tabs[0]!.metas()[String(dee.user.id)] !== undefined, "Dee listed");
+    expect(tabs[0]!.metas()[String(dee.user.id)]![0]!.color).toBe(colors[1]);
+
+    // Dee's caret carries the same colour as Dee's presence.
+    const relayed: AwarenessEntry[][] = [];
+    tabs[0]!.channel.on<ArrayBuffer>("awareness", (payload) => {
+      relayed.push(decodeAwareness(new Uint8Array(payload)));
+    });
+    const awareness = new Awareness(deeTab.doc);
+    awareness.setLocalStateField("cursor", null);
+    const update = encodeAwarenessUpdate(awareness, [deeTab.doc.clientID]);
+    expect((await pushReply(deeTab.channel, "awareness", toArrayBuffer(update))).status).toBe("ok");
+    await waitFor(() => relayed.length > 0, "Dee's awareness relayed");
+    const user = relayed[0]![0]!.state?.user as { color: string };
+    expect(user.color).toBe(colors[1]);
+    awareness.destroy();
+  });
+
+  it("marks a member away when their channel goes quiet, and back when heard again", async () => {
+    const quick = await startTestServer({
+      secretKeyBase: SECRET,
+      liveness: { awayAfterMs: 300, idleTimeoutMs: 60_000 },
+    });
+    try {
+      const url = `${quick.server.url.replace("http", "ws")}/socket`;
+      const ada = await signUp(quick.server.url, "Ada");
+      const bob = await signUp(quick.server.url, "Bob");
+      const adaTab = new Tab(ada.token, 1, url);
+      const bobTab = new Tab(bob.token, 1, url);
+      await Promise.all([adaTab.open(), bobTab.open()]);
+      const key = String(ada.user.id);
+      await waitFor(() => bobTab.metas()[key] !== undefined, "Ada present");
+      expect(bobTab.metas()[key]![0]!.away).toBe(false);
+      // Nobody sends `here` in this test: the quiet period passes.
+      await waitFor(() => bobTab.metas()[key]?.[0]?.away === true, "Ada away");
+      expect(await pushReply(adaTab.channel, "here", {})).toEqual({ status: "ok", response: {} });
+      await waitFor(() => bobTab.metas()[key]?.[0]?.away === false, "Ada back");
+    } finally {
+      for (const socket of sockets.splice(0)) socket.disconnect();
+      await quick.cleanup();
+    }
+  });
+
+  it("tells the lobby who is in each room, one change at a time", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const lobby = connect(ada.token).channel("lobby");
+    const changes: Record<string, unknown>[] = [];
+    lobby.on<{ rooms: Record<string, unknown> }>("occupancy", ({ rooms }) => changes.push(rooms));
+    const joined = await join(lobby);
+    expect(joined).toEqual({ status: "ok", response: { rooms: {} } });
+    expect(await pushReply(lobby, "anything", {})).toEqual({
+      status: "error",
+      response: { reason: "unknown event" },
+    });
+
+    const tab = new Tab(ada.token, 2);
+    await tab.open();
+    await waitFor(() => changes.length === 1, "occupancy of room 2");
+    const color = tab.metas()[String(ada.user.id)]?.[0]?.color;
+    expect(changes[0]).toEqual({ "2": { count: 1, members: [{ first_name: "Ada", color }] } });
+    // A typing change leaves the occupancy alone, so the lobby hears nothing of it.
+    await pushReply(tab.channel, "typing", {});
+    tab.channel.leave();
+    await waitFor(() => changes.length === 2, "room 2 empty");
+    expect(changes[1]).toEqual({ "2": null });
+    const late = connect(ada.token).channel("lobby");
+    expect(await join(late)).toEqual({ status: "ok", response: { rooms: {} } });
   });
 
   it("converges concurrent edits from two clients, keeping every keystroke", async () => {
@@ -635,7 +723,7 @@ describe("challenge channel", () => {
         clientId: a.doc.clientID,
         clock: expect.any(Number),
         state: {
-          user: { id: ada.user.id, name: "Ada", ...userColor(ada.user.id) },
+          user: { id: ada.user.id, name: "Ada", color: PALETTE[0][0], colorLight: PALETTE[0][1] },
           cursor: { anchor: 3 },
         },
       },

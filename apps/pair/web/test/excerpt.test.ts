@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { excerpt, markdown, plainText, shorten } from "../src/markdown/excerpt";
+import { excerpt, markdown, plainText, shorten } from "../src/markdown/excerpt.js";
 
 describe("excerpt", () => {
   it("shows a description's words without its markup", () => {

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { callText, canonicalJson, clip, matches, resultFor, showValue } from "../src/tests/verdict";
+import {
+  callText,
+  canonicalJson,
+  clip,
+  matches,
+  resultFor,
+  showValue,
+} from "../src/tests/verdict.js";
 
 describe("test verdicts", () => {
   it("compares a returned value with the expected JSON as JSON values", () => {

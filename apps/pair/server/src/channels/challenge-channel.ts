@@ -8,12 +8,13 @@ import {
   ok,
   type Presence,
   TokenBucket,
+  type Tracker,
 } from "@tandem/server";
 import type { Kysely } from "kysely";
 import { getChallenge, parseChallengeId } from "../challenges/challenges.js";
 import type { Schema } from "../db/schema.js";
 import { decodeAwareness, encodeAwareness } from "../docs/awareness.js";
-import { userColor } from "../docs/colors.js";
+import { roomColor, type UserColor } from "../docs/colors.js";
 import { type Room, type Rooms, UpdateRefusedError } from "../docs/documents.js";
 import { RoomChat } from "./room-chat.js";
 import { TestRuns } from "./test-runs.js";
@@ -31,6 +32,8 @@ export interface ChallengeChannelOptions {
   readonly db: Kysely<Schema>;
   readonly rooms: Rooms;
   readonly presence: Presence;
+  /** The tracker under `presence`: read synchronously so that two joins never pick one colour. */
+  readonly tracker: Tracker;
   readonly logger: Logger;
   /** How long `typing: true` lasts after the last `typing` event (ms). Default 3000. */
   readonly typingQuietMs?: number;
@@ -38,20 +41,28 @@ export interface ChallengeChannelOptions {
   readonly maxAwarenessBytes?: number;
   /** `awareness` messages accepted per second per channel. Default 30. */
   readonly awarenessPerSecond?: number;
+  /**
+   * A member who sends nothing on the channel for this long is marked `away: true` until
+   * they are heard again (ms). Default 8000: clients send `here` every 3 s.
+   */
+  readonly awayAfterMs?: number;
 }
 
 /** Sent to itself right after the join reply, when pushing becomes possible. */
 const AFTER_JOIN = "after_join";
+/** Sent to itself when a member has been quiet for `awayAfterMs`. */
+const QUIET = "quiet";
 
 /**
  * The `challenges:<id>` channel of CONTRACT.md: presence of who is in the room and who
  * is typing, the room's shared Yjs document, its chat and its members' test runs.
  */
 export function challengeChannel(options: ChallengeChannelOptions): ChannelDefinition<UserAssigns> {
-  const { db, rooms, presence, logger } = options;
+  const { db, rooms, presence, tracker, logger } = options;
   const typingQuietMs = options.typingQuietMs ?? 3000;
   const maxAwarenessBytes = options.maxAwarenessBytes ?? 8 * 1024;
   const awarenessPerSecond = options.awarenessPerSecond ?? 30;
+  const awayAfterMs = options.awayAfterMs ?? 8000;
   const awarenessRate = { limit: awarenessPerSecond, intervalMs: 1000 };
   const awarenessBudgets = new WeakMap<ChannelContext<UserAssigns>, TokenBucket>();
   // One room per channel instance; a WeakMap keeps the room out of the assigns,
@@ -60,6 +71,23 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
   const testCountOf = new WeakMap<ChannelContext<UserAssigns>, number>();
   const chat = new RoomChat(db, logger);
   const testRuns = new TestRuns();
+  const colorOf = new WeakMap<ChannelContext<UserAssigns>, UserColor>();
+  // Cancels the pending QUIET of each channel; each message heard starts a new one.
+  const quietTimers = new WeakMap<ChannelContext<UserAssigns>, () => void>();
+  const awayNow = new WeakSet<ChannelContext<UserAssigns>>();
+
+  /** The member was heard from: they are not away, and the quiet period starts again. */
+  const heard = (socket: ChannelContext<UserAssigns>): void => {
+    if (!colorOf.has(socket)) return;
+    quietTimers.get(socket)?.();
+    quietTimers.set(socket, socket.sendAfter(awayAfterMs, QUIET));
+    if (!awayNow.delete(socket)) return;
+    const back = presence.update(socket, String(socket.assigns.userId), (meta) => ({
+      ...meta,
+      away: false,
+    }));
+    if (!back.ok) logger.warn({ reason: back.reason }, "presence not updated");
+  };
 
   return defineChannel<UserAssigns>({
     async join(topic, _payload, socket) {
@@ -89,17 +117,35 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
     },
 
     async handleInfo(message, socket) {
+      if (message === QUIET) {
+        quietTimers.delete(socket);
+        awayNow.add(socket);
+        const away = presence.update(socket, String(socket.assigns.userId), (meta) => ({
+          ...meta,
+          away: true,
+        }));
+        if (!away.ok) logger.warn({ reason: away.reason }, "presence not updated");
+        return undefined;
+      }
       if (message !== AFTER_JOIN) return undefined;
       const { userId, firstName } = socket.assigns;
-      const { color, colorLight } = userColor(userId);
+      // Listing and tracking with no await between them: joins on this node take turns.
+      const members = tracker.list(socket.topic).map(({ meta }) => ({
+        userId: Number(meta.user_id),
+        color: String(meta.color),
+      }));
+      const userColor = roomColor(members, userId);
+      colorOf.set(socket, userColor);
       const tracked = presence.track(socket, String(userId), {
         first_name: firstName,
         user_id: userId,
         typing: false,
-        color,
-        color_light: colorLight,
+        away: false,
+        color: userColor.color,
+        color_light: userColor.colorLight,
       });
       if (!tracked.ok) logger.warn({ reason: tracked.reason, userId }, "presence not tracked");
+      heard(socket);
       await presence.pushState(socket);
       // Sync step 1: the server's state vector. The client answers with what the server
       // lacks (`doc:update`) and asks for what it lacks itself (`doc:sync`).
@@ -112,7 +158,10 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
     },
 
     async handleIn(event, payload, socket): Promise<HandleInResult> {
+      heard(socket);
       switch (event) {
+        case "here":
+          return ok();
         case "doc:update": {
           const room = roomOf.get(socket);
           if (!(payload instanceof Uint8Array)) return error({ reason: "binary payload expected" });
@@ -153,7 +202,12 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
             awarenessBudgets.set(socket, budget);
           }
           if (!budget.take(now)) return error({ reason: "rate_limited" });
-          const relayed = await checkAwareness(payload, room, socket.assigns);
+          const relayed = await checkAwareness(
+            payload,
+            room,
+            socket.assigns,
+            colorOf.get(socket) ?? roomColor([], socket.assigns.userId),
+          );
           if (typeof relayed === "string") return error({ reason: relayed });
           socket.broadcastFrom("awareness", relayed);
           return ok();
@@ -189,13 +243,14 @@ export function challengeChannel(options: ChallengeChannelOptions): ChannelDefin
 /**
  * What to relay for an awareness update, or the reason to refuse it: it must decode,
  * and speak only for client ids bound to the sender. Each state's `user` is replaced
- * with the sender's identity from the token and a colour from the server's palette, so
- * nobody can pose as someone else or put their own string into others' style attributes.
+ * with the sender's identity from the token and the colour the room gave them, so nobody
+ * can pose as someone else or put their own string into others' style attributes.
  */
 async function checkAwareness(
   payload: Uint8Array,
   room: Room,
   { userId, firstName }: UserAssigns,
+  color: UserColor,
 ): Promise<Uint8Array | string> {
   let entries: ReturnType<typeof decodeAwareness>;
   try {
@@ -207,7 +262,7 @@ async function checkAwareness(
   if (!(await room.claim(new Set(entries.map((e) => e.clientId)), userId))) {
     return "client id belongs to another user";
   }
-  const user = { id: userId, name: firstName, ...userColor(userId) };
+  const user = { id: userId, name: firstName, ...color };
   return encodeAwareness(
     entries.map((entry) => ({ ...entry, state: entry.state && { ...entry.state, user } })),
   );

@@ -1,10 +1,40 @@
+import { useChannel, useChannelEvent } from "@tandem/react";
 import { type FormEvent, type ReactNode, useEffect, useId, useState } from "react";
 import { Link } from "react-router";
 import type { ChallengeSummary } from "../api";
 import { excerpt } from "../markdown/excerpt";
 import { createChallenge, loadChallenges, useAppDispatch, useAppSelector } from "../store";
 import { correctFields, Field } from "./Field";
+import { type RoomOccupancy, RoomOccupants } from "./RoomOccupants";
 import { TestCaseFields } from "./TestCaseFields";
+
+/**
+ * Who is in each room, by challenge id, live: the `lobby` join reply has every occupied
+ * room, and each `occupancy` broadcast the rooms that changed (null: now empty).
+ */
+function useOccupancy(): Record<string, RoomOccupancy> {
+  const { channel, reply } = useChannel("lobby");
+  const [rooms, setRooms] = useState<Record<string, RoomOccupancy>>({});
+  useEffect(() => {
+    // Each (re)join starts from the server's full list.
+    const joined = (reply as { rooms?: Record<string, RoomOccupancy> } | undefined)?.rooms;
+    if (joined) setRooms(joined);
+  }, [reply]);
+  useChannelEvent<{ rooms: Record<string, RoomOccupancy | null> }>(
+    channel,
+    "occupancy",
+    ({ rooms: changed }) =>
+      setRooms((known) => {
+        const next = { ...known };
+        for (const [id, occupancy] of Object.entries(changed)) {
+          if (occupancy) next[id] = occupancy;
+          else delete next[id];
+        }
+        return next;
+      }),
+  );
+  return rooms;
+}
 
 /** The list of challenges, and a form to add one. */
 export function ChallengesPage(): ReactNode {
@@ -17,9 +47,11 @@ export function ChallengesPage(): ReactNode {
   // Ids of the test rows: a row keeps its inputs while others are added or removed.
   const [testRows, setTestRows] = useState<number[]>([]);
   const [nextRow, setNextRow] = useState(0);
+  const occupancy = useOccupancy();
 
   useEffect(() => {
     dispatch(loadChallenges());
+    document.title = "Challenges · Pair";
   }, [dispatch]);
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
@@ -73,6 +105,7 @@ export function ChallengesPage(): ReactNode {
             <Link to={`/challenges/${challenge.id}`} className="challenge-card">
               <span className="challenge-title">{challenge.title}</span>
               <span className="challenge-description">{excerpt(challenge.description)}</span>
+              <RoomOccupants occupancy={occupancy[String(challenge.id)]} />
             </Link>
           </li>
         ))}

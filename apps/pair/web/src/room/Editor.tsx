@@ -8,8 +8,19 @@ import { yCollab } from "y-codemirror.next";
 import type { Awareness } from "y-protocols/awareness";
 import type * as Y from "yjs";
 
-/** The shared CodeMirror editor, bound to `text` with remote carets from `awareness`. */
-export function Editor({ text, awareness }: { text: Y.Text; awareness: Awareness }): ReactNode {
+/**
+ * The shared CodeMirror editor, bound to `text` with remote carets from `awareness`.
+ * `onView` hears of the view once made (and null when it goes), for following a caret.
+ */
+export function Editor({
+  text,
+  awareness,
+  onView,
+}: {
+  text: Y.Text;
+  awareness: Awareness;
+  onView?: (view: EditorView | null) => void;
+}): ReactNode {
   const parent = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -33,8 +44,12 @@ export function Editor({ text, awareness }: { text: Y.Text; awareness: Awareness
         ],
       }),
     });
-    return () => view.destroy();
-  }, [text, awareness]);
+    onView?.(view);
+    return () => {
+      onView?.(null);
+      view.destroy();
+    };
+  }, [text, awareness, onView]);
 
   return (
     <>

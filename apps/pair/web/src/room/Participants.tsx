@@ -1,12 +1,15 @@
 import type { PresenceListEntry } from "@tandem/redux";
 import type { CSSProperties, ReactNode } from "react";
+import { distinctDetails, initials } from "./identity";
 
 /** The meta the Pair server tracks for each user in a room. */
 export interface ParticipantMeta {
   first_name: string;
   user_id: number;
   typing: boolean;
-  /** The user's colour and its translucent variant, chosen by the server. */
+  /** Set by the server when this tab has sent nothing for a while (its network is gone). */
+  away: boolean;
+  /** The user's colour in this room and its translucent variant, chosen by the server. */
   color: string;
   color_light: string;
   [field: string]: string | number | boolean;
@@ -14,45 +17,89 @@ export interface ParticipantMeta {
 
 /**
  * Who is in the room: one item per user however many tabs they have open (presence groups
- * a user's tabs under one key), with "..." and a glow while they type.
+ * a user's tabs under one key), with "..." and a glow while they type, "away" when every
+ * tab of theirs has gone quiet, and "you" on the viewer. Namesakes get their user number.
+ * While the viewer is offline (`stale`) the list is the last one known, and says so.
+ * Clicking someone else follows their caret; clicking them again stops.
  */
 export function Participants({
   presences,
   selfId,
+  stale,
+  following,
+  onFollow,
 }: {
   presences: PresenceListEntry<ParticipantMeta>[];
   selfId: number;
+  stale: boolean;
+  following: number | null;
+  onFollow: (userId: number | null) => void;
 }): ReactNode {
+  const details = distinctDetails(
+    presences.flatMap(({ key, metas }) =>
+      metas[0] ? [{ key, firstName: metas[0].first_name, userId: metas[0].user_id }] : [],
+    ),
+  );
   return (
-    <section className="participants" aria-labelledby="participants-heading">
-      <h2 id="participants-heading">In the room</h2>
+    <section
+      className={`participants${stale ? " stale" : ""}`}
+      aria-labelledby="participants-heading"
+    >
+      <h2 id="participants-heading">{stale ? "Last seen in the room" : "In the room"}</h2>
+      {stale ? <p className="hint">You are offline: who is here now is unknown.</p> : null}
       <ul aria-label="Participants">
         {presences.map(({ key, metas }) => {
           const meta = metas[0];
           if (!meta) return null;
-          const typing = metas.some((m) => m.typing);
+          const self = meta.user_id === selfId;
+          const typing = !stale && metas.some((m) => m.typing);
+          const away = !stale && metas.every((m) => m.away);
+          const followed = following === meta.user_id;
           const { color, color_light: colorLight } = meta;
           const style = {
             "--user-color": color,
             "--user-glow": colorLight,
             ...(typing ? { boxShadow: `0 0 0 2px ${color}, 0 0 14px 2px ${color}` } : {}),
           } as CSSProperties;
-          return (
-            <li
-              key={key}
-              className={`participant${typing ? " typing" : ""}${meta.user_id === selfId ? " self" : ""}`}
-              style={style}
-            >
-              {/* The initial is drawn by CSS, so the item's text is the name alone. */}
+          const detail = details.get(key);
+          const status = stale ? "unknown" : away ? "away" : null;
+          const label = (
+            <>
+              {/* The initials are drawn by CSS, so the item's text starts with the name. */}
               <span
                 className="avatar"
                 aria-hidden="true"
-                data-initial={meta.first_name.slice(0, 1).toUpperCase()}
+                data-initial={initials(meta.first_name)}
               />
               <span className="name">
                 {meta.first_name}
                 {typing ? "..." : ""}
               </span>
+              {detail ? <span className="detail">{detail}</span> : null}
+              {self ? <span className="badge">you</span> : null}
+              {status ? <span className="badge status">{status}</span> : null}
+            </>
+          );
+          return (
+            <li
+              key={key}
+              className={`participant${typing ? " typing" : ""}${self ? " self" : ""}${away ? " away" : ""}`}
+              style={style}
+              data-user-id={meta.user_id}
+            >
+              {self ? (
+                <span className="who">{label}</span>
+              ) : (
+                <button
+                  type="button"
+                  className="who"
+                  aria-pressed={followed}
+                  title={followed ? "Stop following" : "Follow their caret"}
+                  onClick={() => onFollow(followed ? null : meta.user_id)}
+                >
+                  {label}
+                </button>
+              )}
             </li>
           );
         })}
