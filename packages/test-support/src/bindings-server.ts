@@ -31,6 +31,8 @@ export interface BindingsServer {
   port: number;
   /** How many joins the server accepted, by topic. */
   joins: Map<string, number>;
+  /** Every `presence_update` payload received, in order. */
+  presenceUpdates: unknown[];
   close(): Promise<void>;
 }
 
@@ -51,8 +53,14 @@ export async function startBindingsServer(port = 0, typingMs = 100): Promise<Bin
     serverOwned: ["name", "color"],
     transient: { typing: { afterMs: typingMs, revert: false } },
   });
+  const presenceUpdates: unknown[] = [];
   const room = defineChannel<{ user: string }>({
-    clientPresence: own,
+    clientPresence: {
+      handleUpdate(payload, socket) {
+        presenceUpdates.push(payload);
+        return own.handleUpdate(payload, socket);
+      },
+    },
     join(topic, _payload, socket) {
       if (topic === "room:closed") return error({ reason: "closed" });
       joins.set(topic, (joins.get(topic) ?? 0) + 1);
@@ -102,6 +110,7 @@ export async function startBindingsServer(port = 0, typingMs = 100): Promise<Bin
     url: `ws://127.0.0.1:${address.port}/socket`,
     port: address.port,
     joins,
+    presenceUpdates,
     async close() {
       await endpoint.close({ timeoutMs: 500 });
       own.close();

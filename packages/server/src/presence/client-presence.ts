@@ -2,12 +2,12 @@ import {
   isJsonObject,
   type JsonObject,
   type JsonValue,
+  jsonEqual,
   type Payload,
   PresenceEvent,
 } from "@tandem/protocol";
 import type { Assigns, ChannelContext, ClientPresenceHandler } from "../channel.js";
 import { error, ok, type ReplyResult } from "../results.js";
-import { jsonEqual } from "./json-equal.js";
 import { makePhxRef } from "./phx-ref.js";
 import type { PresenceRefusal, PresenceResult } from "./presence.js";
 import { type RateLimit, RateLimiter } from "./rate-limit.js";

@@ -1,6 +1,7 @@
 import {
   type JsonObject,
   type JsonValue,
+  jsonEqual,
   type PresenceDiff,
   type PresenceEntry,
   PresenceEvent,
@@ -16,7 +17,6 @@ import type { Entry } from "../tracker/state.js";
 import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
 import { ClientPresence, type ClientPresenceOptions } from "./client-presence.js";
 import { DiffBatch } from "./diff-batch.js";
-import { jsonEqual } from "./json-equal.js";
 import { type LargeRoomOptions, LargeRooms, summarize } from "./large-rooms.js";
 import { makePhxRef } from "./phx-ref.js";
 import { type RateLimit, RateLimiter } from "./rate-limit.js";
