@@ -10,6 +10,9 @@
  *   held by a {@link ChannelRegistry} (the thunk extra argument, so the socket and channels
  *   stay out of the store) and wire its presence into the store; {@link channelsSlice}
  *   follows their status.
+ * - {@link tandemEnhancer}: a store enhancer that mirrors a room with client-set presence
+ *   (who is there, the user's own presence, the room's status) into the store under `room`,
+ *   and sends the user's presence from the store; {@link enterRoom} / {@link leaveRoom}.
  *
  * @example
  * ```ts
@@ -68,3 +71,16 @@ export {
   type TopicPresence,
   type WithPresence,
 } from "./presence-slice.js";
+export {
+  enterRoom,
+  leaveRoom,
+  ROOM_KEY,
+  type RoomState,
+  roomChanged,
+  selectOthers,
+  selectRoomStatus,
+  selectSelf,
+  type TandemEnhancerOptions,
+  tandemEnhancer,
+  type WithRoom,
+} from "./room-enhancer.js";
