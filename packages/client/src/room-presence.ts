@@ -110,6 +110,9 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
   readonly #refusalListeners = new Set<(event: PresenceRefusalEvent) => void>();
   #snapshot: RoomSnapshot<P>;
   #self: { key: string; member: string } | null = null;
+  // Every member id this client has had: after a rejoin the old one lingers in the list
+  // until the new presence_state, and it is not someone else.
+  readonly #mine = new Set<string>();
   #transient: ReadonlySet<string> = new Set();
   // Every non-transient field the user set, latest value: a rejoin tracks a fresh meta,
   // so they are sent again.
@@ -204,6 +207,7 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
     const { key, member, transient } = payload;
     if (typeof key !== "string" || typeof member !== "string") return;
     this.#self = { key, member };
+    this.#mine.add(member);
     this.#transient = new Set(isJsonObject(transient) ? Object.keys(transient) : []);
     this.#everConnected = true;
     this.#setStatus("connected");
@@ -276,8 +280,8 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
     for (const key of Object.getOwnPropertyNames(state)) {
       for (const meta of state[key]?.metas ?? []) {
         const member = typeof meta.member === "string" ? meta.member : meta.phx_ref;
-        if (self && key === self.key && member === self.member) {
-          this.#myMeta = strip(meta);
+        if (self && key === self.key && this.#mine.has(member)) {
+          if (member === self.member) this.#myMeta = strip(meta);
           continue;
         }
         live.push(reuse(previous.get(member), key, member, strip(meta) as P));

@@ -134,6 +134,8 @@ describe("RoomPresence against a real server", () => {
     await until(() => expect(ada.room.snapshot.self?.member).not.toBe(member));
     await until(() => expect(others(bob.room)).toEqual(["ada:away"]));
     expect(ada.room.snapshot.self?.presence.status).toBe("away");
+    // Her old meta, still listed until the new presence_state, was never shown as someone else.
+    expect(ada.seen.flatMap((s) => s.others.map((o) => o.key))).not.toContain("ada");
   });
 
   it("lists who dropped as reconnecting during the grace period, then drops them", async () => {
