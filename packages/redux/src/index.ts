@@ -12,7 +12,7 @@
  *   follows their status.
  * - {@link tandemEnhancer}: a store enhancer that mirrors a room with client-set presence
  *   (who is there, the user's own presence, the room's status) into the store under `room`,
- *   and sends the user's presence from the store; {@link enterRoom} / {@link leaveRoom}.
+ *   and sends the user's presence from the store; {@link roomActions} to enter and leave.
  *
  * @example
  * ```ts
@@ -72,11 +72,11 @@ export {
   type WithPresence,
 } from "./presence-slice.js";
 export {
-  enterRoom,
-  leaveRoom,
   ROOM_KEY,
+  type RoomActionCreator,
+  type RoomActions,
   type RoomState,
-  roomChanged,
+  roomActions,
   selectOthers,
   selectRoomStatus,
   selectSelf,

@@ -1,6 +1,7 @@
 import {
   type Action,
   createAction,
+  type PayloadAction,
   type Reducer,
   type StoreEnhancer,
   type StoreEnhancerStoreCreator,
@@ -38,14 +39,36 @@ export interface WithRoom<P extends JsonObject = JsonObject> {
   room: RoomState<P>;
 }
 
-/** Enters a room: joins `topic` over the enhancer's socket (leaving the room entered before). */
-export const enterRoom = createAction<{ topic: string; params?: JsonObject }>("tandem/enterRoom");
+/**
+ * Makes one kind of room action. (RTK's own action creator types inherit documentation
+ * TypeDoc cannot place; this is the part of them the room actions use.)
+ */
+export interface RoomActionCreator<P, T extends string> {
+  /** The action carrying `payload`. */
+  (payload: P): PayloadAction<P, T>;
+  /** The actions' `type`. */
+  readonly type: T;
+  /** Whether `action` is one of these actions. */
+  match(action: unknown): action is PayloadAction<P, T>;
+}
 
-/** Leaves the room entered with {@link enterRoom}. */
-export const leaveRoom = createAction("tandem/leaveRoom");
+/** The room's action creators. */
+export interface RoomActions {
+  /** Enters a room: joins `topic` over the enhancer's socket, leaving the room entered before. */
+  enter: RoomActionCreator<{ topic: string; params?: JsonObject }, "tandem/enterRoom">;
+  /** Leaves the room entered. */
+  leave: RoomActionCreator<void, "tandem/leaveRoom">;
+  /** The room changed: dispatched by the enhancer only. */
+  changed: RoomActionCreator<RoomState, "tandem/roomChanged">;
+}
 
-/** The enhancer's own action: the room changed. Dispatched by the enhancer only. */
-export const roomChanged = createAction<RoomState>("tandem/roomChanged");
+/** The actions of {@link tandemEnhancer}: dispatch `enter` and `leave` to come and go. */
+export const roomActions: RoomActions = {
+  enter: createAction("tandem/enterRoom"),
+  leave: createAction<void, "tandem/leaveRoom">("tandem/leaveRoom"),
+  changed: createAction("tandem/roomChanged"),
+};
+const { enter: enterRoom, leave: leaveRoom, changed: roomChanged } = roomActions;
 
 /** Options of {@link tandemEnhancer}. */
 export interface TandemEnhancerOptions<S = unknown, P extends JsonObject = JsonObject>
@@ -80,7 +103,7 @@ function roomReducer(state: RoomState = noRoom, action: Action): RoomState {
 /**
  * A store enhancer that mirrors a room's presence and status into the store, under
  * `room` ({@link RoomState}), and sends the user's presence from the store: no listener
- * to write. Dispatch {@link enterRoom} and {@link leaveRoom} to come and go.
+ * to write. Dispatch `roomActions.enter` and `roomActions.leave` ({@link roomActions}) to come and go.
  *
  * @example
  * ```ts
@@ -89,7 +112,7 @@ function roomReducer(state: RoomState = noRoom, action: Action): RoomState {
  *   enhancers: (gde) =>
  *     gde().concat(tandemEnhancer({ socket, presence: (s: { cursor: Cursor }) => ({ cursor: s.cursor }) })),
  * });
- * store.dispatch(enterRoom({ topic: "room:lobby" }));
+ * store.dispatch(roomActions.enter({ topic: "room:lobby" }));
  * store.getState().room.others; // [{ key, member, presence, reconnecting }, ...]
  * ```
  */

@@ -5,8 +5,7 @@ import { type BindingsServer, startBindingsServer } from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { WebSocket } from "ws";
 import {
-  enterRoom,
-  leaveRoom,
+  roomActions,
   selectOthers,
   selectRoomStatus,
   selectSelf,
@@ -74,7 +73,7 @@ describe("tandemEnhancer against a real server", () => {
     const store = makeStore(ada);
     expect(selectRoomStatus(store.getState())).toBe("disconnected");
     store.dispatch(pointer.actions.moved({ x: 1, y: 1 }));
-    store.dispatch(enterRoom({ topic: "room:1" }));
+    store.dispatch(roomActions.enter({ topic: "room:1" }));
     expect(store.getState().room.topic).toBe("room:1");
     await until(() => expect(selectRoomStatus(store.getState())).toBe("connected"));
     // The store's cursor was the initial presence.
@@ -114,7 +113,7 @@ describe("tandemEnhancer against a real server", () => {
     await until(() => expect(selectRoomStatus(store.getState())).toBe("connected"));
     await until(() => expect(bob.snapshot.others[0]?.presence.cursor).toEqual({ x: 5, y: 6 }));
 
-    store.dispatch(leaveRoom());
+    store.dispatch(roomActions.leave());
     expect(store.getState().room).toMatchObject({ topic: null, others: [], self: null });
     await until(() => expect(bob.snapshot.others.filter((o) => !o.reconnecting)).toEqual([]));
     bob.dispose();
@@ -122,9 +121,9 @@ describe("tandemEnhancer against a real server", () => {
 
   it("leaves the previous room when entering another", async () => {
     const store = makeStore(socketFor("ada"));
-    store.dispatch(enterRoom({ topic: "room:1" }));
+    store.dispatch(roomActions.enter({ topic: "room:1" }));
     await until(() => expect(selectRoomStatus(store.getState())).toBe("connected"));
-    store.dispatch(enterRoom({ topic: "room:2" }));
+    store.dispatch(roomActions.enter({ topic: "room:2" }));
     await until(() => expect(selectSelf(store.getState())).not.toBeNull());
     expect(store.getState().room.topic).toBe("room:2");
     expect(sockets[0]?.channels.map((c) => c.topic)).toEqual(["room:2"]);
