@@ -198,6 +198,22 @@ describe("client-set presence (presence_update)", () => {
     );
   });
 
+  it("changes only the sending tab's meta when a user has two", async () => {
+    const tab1 = await member("ada");
+    const tab2 = await member("ada");
+    const self1 = (await tab1.client.next((f) => f[3] === "presence_self"))[4] as {
+      member: string;
+    };
+    const self2 = (await tab2.client.next((f) => f[3] === "presence_self"))[4] as {
+      member: string;
+    };
+    expect(self1.member).not.toBe(self2.member);
+    expect((await tab2.push({ status: "away" })).status).toBe("ok");
+    const metas = (await presence.list("room:1")).ada?.metas ?? [];
+    const status = Object.fromEntries(metas.map((m) => [m.member as string, m.status]));
+    expect(status).toEqual({ [self1.member]: "online", [self2.member]: "away" });
+  });
+
   it("reverts a transient field by itself after its quiet period", async () => {
     const ada = await member("ada");
     await ada.client.next((f) => f[3] === "presence_self");
