@@ -20,7 +20,8 @@ export interface Other<P extends JsonObject = JsonObject> {
   readonly presence: P;
   /**
    * True while their connection is gone but the grace period is not over: they are
-   * kept, so a short drop does not make them vanish and reappear.
+   * kept, so a short drop does not make them vanish and reappear. Who leaves on purpose
+   * (the server says so with `presence_left`) goes at once.
    */
   readonly reconnecting: boolean;
 }
@@ -121,6 +122,8 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
   readonly #overlay = new Map<string, OverlayEntry>();
   #myMeta: JsonObject | undefined;
   #live: readonly Other<P>[] = EMPTY as readonly Other<P>[];
+  // Members announced as having left on purpose: no grace period for them.
+  readonly #departed = new Set<string>();
   readonly #ghosts = new Map<string, { other: Other<P>; timer: ReturnType<typeof setTimeout> }>();
   #fromState = false;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -142,6 +145,7 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
     this.#presence = new Presence(channel);
     this.#presence.onSync(() => this.#sync());
     channel.on(PresenceEvent.self, (payload) => this.#onSelf(payload));
+    channel.on(PresenceEvent.left, (payload) => this.#onLeft(payload));
     channel.onError(() => this.#setStatus(this.#everConnected ? "reconnecting" : "connecting"));
     channel.onClose(() => this.#setStatus("disconnected"));
     if (options.initialPresence) this.update(options.initialPresence);
@@ -215,6 +219,19 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
     if (Object.keys(this.#desired).length > 0) this.#outbox.add(this.#desired, Date.now());
     this.#flush();
     this.#sync();
+  }
+
+  #onLeft(payload: unknown): void {
+    if (!isJsonObject(payload) || typeof payload.member !== "string") return;
+    const member = payload.member;
+    if (this.#ghosts.has(member)) {
+      this.#dropGhost(member);
+      this.#publish();
+    } else if (this.#live.some((other) => other.member === member)) {
+      // The leave itself follows in a presence_diff; a few are remembered until then.
+      this.#departed.add(member);
+      if (this.#departed.size > 64) this.#departed.delete(this.#departed.values().next().value!);
+    }
   }
 
   #flush(): void {
@@ -310,7 +327,8 @@ export class RoomPresence<P extends JsonObject = JsonObject> {
     }
     if (fromState || this.#graceMs <= 0) return;
     for (const [member, other] of previous) {
-      if (liveMembers.has(member) || arrivedKeys.has(other.key)) continue;
+      if (liveMembers.has(member)) continue;
+      if (this.#departed.delete(member) || arrivedKeys.has(other.key)) continue;
       const timer = setTimeout(() => {
         this.#dropGhost(member);
         this.#publish();

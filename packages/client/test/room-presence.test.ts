@@ -151,4 +151,13 @@ describe("RoomPresence against a real server", () => {
       true,
     );
   });
+
+  it("drops at once, with no grace period, who left the room on purpose", async () => {
+    const ada = enter("ada", { graceMs: 60_000 });
+    const bob = enter("bob");
+    await until(() => expect(others(ada.room)).toEqual(["bob:online"]));
+    bob.channel.leave();
+    await until(() => expect(others(ada.room)).toEqual([]));
+    expect(ada.seen.flatMap((s) => s.others).some((o) => o.reconnecting)).toBe(false);
+  });
 });

@@ -28,6 +28,11 @@ export const PresenceEvent = {
    * when a channel with client-set presence tracks it.
    */
   self: "presence_self",
+  /**
+   * Server to clients: `{member}` left the topic on purpose (`phx_leave`), so clients need
+   * not keep it listed as reconnecting.
+   */
+  left: "presence_left",
 } as const;
 
 /** The `vsn` query parameter the official client sends: the V2 JSON serializer. */

@@ -214,6 +214,15 @@ describe("client-set presence (presence_update)", () => {
     expect(status).toEqual({ [self1.member]: "online", [self2.member]: "away" });
   });
 
+  it("announces a member who leaves on purpose with presence_left", async () => {
+    const ada = await member("ada");
+    const bob = await member("bob");
+    const self = (await bob.client.next((f) => f[3] === "presence_self"))[4] as { member: string };
+    bob.client.send(["1", "bye", "room:1", "phx_leave", {}]);
+    const left = await ada.client.next((f) => f[3] === "presence_left");
+    expect(left[4]).toEqual({ member: self.member });
+  });
+
   it("reverts a transient field by itself after its quiet period", async () => {
     const ada = await member("ada");
     await ada.client.next((f) => f[3] === "presence_self");

@@ -74,6 +74,8 @@ export interface OwnPresenceStore {
   track(socket: ChannelContext, key: string, meta: JsonObject): PresenceResult;
   /** Merges fields into the channel's meta, outside the per-connection budget. */
   merge(socket: ChannelContext, key: string, fields: JsonObject): PresenceResult;
+  /** Broadcasts to every subscriber of `topic`, on every node. */
+  announce(topic: string, event: string, payload: JsonObject): void;
 }
 
 const ALWAYS_SERVER_OWNED = ["member", "phx_ref", "phx_ref_prev"];
@@ -119,7 +121,13 @@ export class ClientPresence<A extends Assigns = Assigns> implements ClientPresen
     const member = makePhxRef();
     const result = this.#store.track(socket as ChannelContext, key, { ...meta, member });
     if (!result.ok) return result;
-    socket.onExit(() => this.#clearOwner(socket.ownerId));
+    socket.onExit((reason) => {
+      this.#clearOwner(socket.ownerId);
+      // Only a leave is known to be on purpose: a dropped connection may come back.
+      if (typeof reason === "object" && "shutdown" in reason && reason.shutdown === "left") {
+        this.#store.announce(socket.topic, PresenceEvent.left, { member });
+      }
+    });
     const self: PresenceSelf = { key, member, transient: this.#transientPeriods };
     socket.push(PresenceEvent.self, self as unknown as JsonObject);
     return result;

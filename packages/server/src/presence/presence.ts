@@ -241,6 +241,7 @@ export class Presence {
       track: (socket, key, meta) => this.track(socket, key, meta),
       merge: (socket, key, fields) =>
         this.#update(socket, key, (meta) => ({ ...meta, ...fields }), false),
+      announce: (topic, event, payload) => this.#pubsub.broadcast(topic, event, payload),
     });
   }
 
