@@ -26,7 +26,7 @@ import { formatMessage } from "publint/utils";
 const published = ["protocol", "server", "redis", "client", "redux", "react"];
 /** Third-party packages the smoke project installs, at the versions this repository uses. */
 const thirdParty = {
-  dependencies: ["@reduxjs/toolkit", "react", "react-dom", "ws"],
+  dependencies: ["@reduxjs/toolkit", "react", "react-dom", "ws", "zod"],
   devDependencies: ["@types/node", "@types/react", "typescript", "vite"],
 };
 

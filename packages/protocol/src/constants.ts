@@ -17,6 +17,22 @@ export const PresenceEvent = {
   diff: "presence_diff",
   /** Tandem's counts mode for large rooms: occupancy instead of every change. */
   summary: "presence_summary",
+  /**
+   * Client to server: set fields of one's own presence, `{field: value, ...}`, on a channel
+   * that declares them (Tandem's client-set presence). Replies `ok` with `{changed}`, or
+   * `error` with `{reason}`.
+   */
+  update: "presence_update",
+  /**
+   * Server to client: which presence is the client's own, `{key, member, transient}`, sent
+   * when a channel with client-set presence tracks it.
+   */
+  self: "presence_self",
+  /**
+   * Server to clients: `{member}` left the topic on purpose (`phx_leave`), so clients need
+   * not keep it listed as reconnecting.
+   */
+  left: "presence_left",
 } as const;
 
 /** The `vsn` query parameter the official client sends: the V2 JSON serializer. */

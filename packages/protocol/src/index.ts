@@ -28,7 +28,7 @@ export {
   WEBSOCKET_PATH,
 } from "./constants.js";
 export { type DecodeResult, FrameError, type FrameErrorKind } from "./errors.js";
-export { isJsonObject, type JsonObject, type JsonValue } from "./json.js";
+export { isJsonObject, type JsonObject, type JsonValue, jsonEqual } from "./json.js";
 export type { Broadcast, Message, Payload, Reply, ReplyPayload } from "./message.js";
 export type {
   PresenceDiff,

@@ -6,6 +6,11 @@
  * - {@link useChannel} joins a topic while mounted, sharing one channel per topic and
  *   surviving StrictMode without joining twice; {@link useChannelEvent} listens on it.
  * - {@link usePresence} lists who is on a channel, re-rendering on every sync.
+ * - {@link RoomProvider} joins a room with client-set presence and scopes the room hooks:
+ *   {@link useMyPresence} / {@link useUpdateMyPresence}, {@link useSelf}, {@link useOthers}
+ *   (with {@link shallow}), {@link useOther}, {@link useOthersMapped}, {@link useStatus} and
+ *   {@link useLostConnectionListener}. Selector hooks re-render only when what they select
+ *   changes; someone whose connection drops stays listed, `reconnecting`, for a grace period.
  *
  * @example
  * ```tsx
@@ -30,6 +35,20 @@ export {
   usePresence,
   useSocket,
 } from "./hooks.js";
+export {
+  RoomProvider,
+  type RoomProviderProps,
+  useLostConnectionListener,
+  useMyPresence,
+  useOther,
+  useOthers,
+  useOthersMapped,
+  useRoom,
+  useSelf,
+  useStatus,
+  useUpdateMyPresence,
+} from "./room.js";
+export { shallow } from "./shallow.js";
 export type {
   ChannelJoinState,
   ChannelStatus,

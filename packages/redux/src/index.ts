@@ -10,6 +10,9 @@
  *   held by a {@link ChannelRegistry} (the thunk extra argument, so the socket and channels
  *   stay out of the store) and wire its presence into the store; {@link channelsSlice}
  *   follows their status.
+ * - {@link tandemEnhancer}: a store enhancer that mirrors a room with client-set presence
+ *   (who is there, the user's own presence, the room's status) into the store under `room`,
+ *   and sends the user's presence from the store; {@link roomActions} to enter and leave.
  *
  * @example
  * ```ts
@@ -68,3 +71,16 @@ export {
   type TopicPresence,
   type WithPresence,
 } from "./presence-slice.js";
+export {
+  ROOM_KEY,
+  type RoomActionCreator,
+  type RoomActions,
+  type RoomState,
+  roomActions,
+  selectOthers,
+  selectRoomStatus,
+  selectSelf,
+  type TandemEnhancerOptions,
+  tandemEnhancer,
+  type WithRoom,
+} from "./room-enhancer.js";

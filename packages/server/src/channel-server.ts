@@ -4,6 +4,7 @@ import {
   type JsonObject,
   type JsonValue,
   type Message,
+  PresenceEvent,
   type Serializer,
 } from "@tandem/protocol";
 import type {
@@ -163,10 +164,13 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
     this.#enqueue(async () => {
       this.#currentRef = msg.ref;
       try {
-        const handler = this.#definition.handleIn;
-        const result: HandleInResult = handler
-          ? await handler(msg.event, msg.payload, this.context)
-          : error({ reason: "unhandled event" });
+        const { handleIn: handler, clientPresence } = this.#definition;
+        const result: HandleInResult =
+          clientPresence && msg.event === PresenceEvent.update
+            ? await clientPresence.handleUpdate(msg.payload, this.context)
+            : handler
+              ? await handler(msg.event, msg.payload, this.context)
+              : error({ reason: "unhandled event" });
         this.#applyHandleIn(msg.ref, result);
       } finally {
         this.#currentRef = null;

@@ -75,6 +75,12 @@ export interface ChannelContext<A extends Assigns = Assigns> {
 
 type MaybePromise<T> = T | Promise<T>;
 
+/** Answers the client's `presence_update` events; {@link Presence.clientPresence} makes one. */
+export interface ClientPresenceHandler<A extends Assigns = Assigns> {
+  /** Applies one update to the sender's own presence, or refuses it with `{reason}`. */
+  handleUpdate(payload: Payload, socket: ChannelContext<A>): MaybePromise<ReplyResult>;
+}
+
 /**
  * A channel: what happens when a client joins a topic, sends an event, or the server
  * sends the channel a message. Callbacks for one channel instance run one at a time, in
@@ -99,6 +105,11 @@ export interface ChannelDefinition<A extends Assigns = Assigns> {
   ): MaybePromise<HandleInResult>;
   /** Handles `send`/`sendAfter` messages and broadcasts of extra subscriptions. */
   handleInfo?(message: unknown, socket: ChannelContext<A>): MaybePromise<HandleInfoResult>;
+  /**
+   * Lets clients set fields of their own presence: `presence_update` events go to it
+   * (in order with the others) instead of `handleIn`.
+   */
+  clientPresence?: ClientPresenceHandler<A>;
   /** Events of this topic's broadcasts that go through `handleOut` instead of straight out. */
   intercept?: readonly string[];
   /** Rewrites or drops an intercepted broadcast for this client (push it to deliver it). */

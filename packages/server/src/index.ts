@@ -12,6 +12,7 @@ export type {
   BroadcastInfo,
   ChannelContext,
   ChannelDefinition,
+  ClientPresenceHandler,
   RequestRef,
 } from "./channel.js";
 export { defineChannel } from "./channel.js";
@@ -26,6 +27,14 @@ export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js
 export { defaultLogger, type Logger, silentLogger } from "./logger.js";
 export { Metrics } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
+export {
+  ClientPresence,
+  type ClientPresenceOptions,
+  type ClientPresenceRefusal,
+  type OwnPresenceStore,
+  type PresenceSelf,
+  type TransientField,
+} from "./presence/client-presence.js";
 export type { LargeRoomOptions } from "./presence/large-rooms.js";
 export {
   Presence,
@@ -37,6 +46,11 @@ export {
   type TransientOptions,
 } from "./presence/presence.js";
 export type { RateLimit } from "./presence/rate-limit.js";
+export type {
+  StandardSchema,
+  StandardSchemaIssue,
+  StandardSchemaResult,
+} from "./presence/standard-schema.js";
 export type { CoalesceOptions } from "./presence/topic-cooldown.js";
 export { type Fastlane, PubSub, type PubSubOptions, type Subscriber } from "./pubsub.js";
 export type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";

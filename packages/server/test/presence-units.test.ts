@@ -1,9 +1,13 @@
-import type { PresenceDiff, PresenceMeta, PresenceState } from "@tandem/protocol";
+import {
+  jsonEqual,
+  type PresenceDiff,
+  type PresenceMeta,
+  type PresenceState,
+} from "@tandem/protocol";
 import fc from "fast-check";
 import { Presence as PhoenixPresence } from "phoenix";
 import { describe, expect, it } from "vitest";
 import { DiffBatch } from "../src/presence/diff-batch.js";
-import { jsonEqual } from "../src/presence/json-equal.js";
 import { RateLimiter } from "../src/presence/rate-limit.js";
 
 type Op = { join: boolean; key: string; ref: string };

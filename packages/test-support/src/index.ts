@@ -3,7 +3,11 @@
  */
 
 export { silentLogger } from "@tandem/server";
-export { type BindingsServer, startBindingsServer } from "./bindings-server.js";
+export {
+  type BindingsServer,
+  roomPresenceSchema,
+  startBindingsServer,
+} from "./bindings-server.js";
 export { eventually, sleep } from "./eventually.js";
 export { type PresenceServer, startPresenceServer } from "./presence-server.js";
 export { prng } from "./prng.js";

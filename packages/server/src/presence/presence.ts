@@ -1,21 +1,22 @@
 import {
   type JsonObject,
   type JsonValue,
+  jsonEqual,
   type PresenceDiff,
   type PresenceEntry,
   PresenceEvent,
   type PresenceMeta,
   type PresenceState,
 } from "@tandem/protocol";
-import type { ChannelContext } from "../channel.js";
+import type { Assigns, ChannelContext } from "../channel.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
 import { SharedMessage } from "../shared-message.js";
 import type { Entry } from "../tracker/state.js";
 import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
+import { ClientPresence, type ClientPresenceOptions } from "./client-presence.js";
 import { DiffBatch } from "./diff-batch.js";
-import { jsonEqual } from "./json-equal.js";
 import { type LargeRoomOptions, LargeRooms, summarize } from "./large-rooms.js";
 import { makePhxRef } from "./phx-ref.js";
 import { type RateLimit, RateLimiter } from "./rate-limit.js";
@@ -229,6 +230,21 @@ export class Presence {
     }
     timers.set(key, timer);
     return result;
+  }
+
+  /**
+   * Lets a channel's clients set fields of their own presence (`presence_update`), as
+   * `options` declares: give the result to the channel definition as `clientPresence`,
+   * and track with its `track`. Its updates have their own budget, per channel, instead of
+   * the per-connection `rateLimit`.
+   */
+  clientPresence<A extends Assigns>(options: ClientPresenceOptions<A>): ClientPresence<A> {
+    return new ClientPresence(options, {
+      track: (socket, key, meta) => this.track(socket, key, meta),
+      merge: (socket, key, fields) =>
+        this.#update(socket, key, (meta) => ({ ...meta, ...fields }), false),
+      announce: (topic, event, payload) => this.#pubsub.broadcast(topic, event, payload),
+    });
   }
 
   /** Stops tracking `key` for this channel. */

@@ -30,6 +30,11 @@ export class RateLimiter {
     return allowed;
   }
 
+  /** How long until `key` may spend a token again (0 when it may now). */
+  waitMs(key: string): number {
+    return this.#buckets.get(key)?.waitMs(this.#now()) ?? 0;
+  }
+
   #sweep(now: number): void {
     for (const [key, bucket] of this.#buckets) {
       if (bucket.isFull(now)) this.#buckets.delete(key);
