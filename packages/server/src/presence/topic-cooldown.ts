@@ -27,13 +27,15 @@ export interface BatchKind<B> {
  *
  * Coalescing pays off in a storm, when a crowd joins or leaves and each change would
  * otherwise cost a frame per subscriber. A typing flag or a cursor is one change at a
- * time, and a cooldown would only add its length to the latency. So an urgent change
- * ({@link addUrgent}) goes out at once, as it would without coalescing, unless a storm's
- * batch is waiting: then it joins that batch, which keeps it behind the joins it may refer
- * to.
+ * time, and a cooldown would only add its length to the latency. So urgent changes
+ * ({@link addUrgent}) go out on the next turn, merged only with other urgent changes of
+ * the same turn, unless a storm's batch is waiting: then they join it, which keeps them in
+ * order behind the joins they may refer to.
  */
 export class TopicCooldown<B> {
   readonly #topics = new Map<string, { batch: B; timer: ReturnType<typeof setTimeout> }>();
+  readonly #urgent = new Map<string, B>();
+  #urgentScheduled = false;
   readonly #interval: (topic: string) => number;
   readonly #kind: BatchKind<B>;
 
@@ -51,6 +53,12 @@ export class TopicCooldown<B> {
 
   /** Adds to the topic's pending batch, which goes out when the cooldown allows. */
   add(topic: string, fill: (batch: B) => void): void {
+    // Urgent changes not yet out go first: a leave in this batch may refer to their meta.
+    const urgent = this.#urgent.get(topic);
+    if (urgent) {
+      this.#urgent.delete(topic);
+      this.#kind.emit(topic, urgent);
+    }
     let pending = this.#topics.get(topic);
     if (!pending) {
       // Idle topic: emit on the next turn, so what is added in the same turn still merges.
@@ -61,8 +69,8 @@ export class TopicCooldown<B> {
   }
 
   /**
-   * Adds a change that should not wait for the cooldown: it goes out now, or with the
-   * pending batch if one is waiting. Either way nothing sent before it comes after it.
+   * Adds a change that should not wait for the cooldown: it goes out on the next turn,
+   * or with the pending batch if one is waiting.
    */
   addUrgent(topic: string, fill: (batch: B) => void): void {
     const pending = this.#topics.get(topic);
@@ -70,18 +78,33 @@ export class TopicCooldown<B> {
       fill(pending.batch);
       return;
     }
-    const batch = this.#kind.create();
-    fill(batch);
-    this.#kind.emit(topic, batch);
+    let urgent = this.#urgent.get(topic);
+    if (!urgent) {
+      urgent = this.#kind.create();
+      this.#urgent.set(topic, urgent);
+    }
+    fill(urgent);
+    if (!this.#urgentScheduled) {
+      this.#urgentScheduled = true;
+      setImmediate(() => this.#flushUrgent());
+    }
   }
 
   /** Emits every pending batch now and forgets all cooldowns. */
   flushAll(): void {
+    this.#flushUrgent();
     for (const [topic, pending] of [...this.#topics]) {
       clearTimeout(pending.timer);
       this.#topics.delete(topic);
       if (!this.#kind.isEmpty(pending.batch)) this.#kind.emit(topic, pending.batch);
     }
+  }
+
+  #flushUrgent(): void {
+    this.#urgentScheduled = false;
+    const batches = [...this.#urgent];
+    this.#urgent.clear();
+    for (const [topic, batch] of batches) this.#kind.emit(topic, batch);
   }
 
   #flush(topic: string): void {
