@@ -1,0 +1,38 @@
+/**
+ * Topic shards: the unit of interest routing. Every node of a cluster must use the same
+ * shard count, or they would disagree about which channel carries a topic.
+ */
+
+/**
+ * Shards by default. Enough that with thousands of rooms a shard rarely holds rooms of
+ * nodes that share no room, so a node hears little it does not serve (bench/README.md,
+ * cluster-scale, measures the waste); few enough that the channels a node subscribes to
+ * stay bounded however many topics it serves.
+ */
+export const DEFAULT_SHARDS = 4096;
+
+/** The largest shard count: channel names and per-shard bookkeeping stay small. */
+export const MAX_SHARDS = 65_536;
+
+/** Checks a shard count: an integer from 1 to {@link MAX_SHARDS}. */
+export function checkShards(shards: number): number {
+  if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
+    throw new RangeError(`shards must be an integer from 1 to ${MAX_SHARDS}, got ${shards}`);
+  }
+  return shards;
+}
+
+/** The shard of `topic` among `shards`: FNV-1a over its UTF-16 code units, stable everywhere. */
+export function shardOf(topic: string, shards: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < topic.length; i++) {
+    hash ^= topic.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/** The bus channel of a shard, as adapters get it. */
+export function shardChannel(shard: number): string {
+  return `s${shard}`;
+}
