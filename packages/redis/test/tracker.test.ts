@@ -26,7 +26,7 @@ afterEach(async () => {
 
 /**
  * A node as a server makes one: the tracker first, then the bus (so the tracker's first
- * tick may come before the bus is up).
+ * tick, and its first announcement in the room's shard, may come before the bus is up).
  */
 async function startNode(name: string, prefix: string, options: TrackerOptions): Promise<Node> {
   const logger = recordingLogger();
@@ -35,6 +35,8 @@ async function startNode(name: string, prefix: string, options: TrackerOptions):
   const statuses: RedisAdapterStatus[] = [];
   adapter.onStatus((status) => statuses.push(status));
   const pubsub = new PubSub({ adapter });
+  // It serves the room, as a node with a client in it does: it replicates the room.
+  pubsub.subscribe("room", { deliver() {} });
   const tracker = new Tracker({ ...options, pubsub, logger });
   const node = { adapter, pubsub, tracker, statuses, logs: entries };
   nodes.push(node);
