@@ -38,7 +38,12 @@ export interface Alive {
 export interface Heartbeat {
   from: ReplicaRef;
   shard: number;
-  clocks: Context;
+  /**
+   * The sender's context in the shard, for anti-entropy; null in a heartbeat sent at
+   * once for local changes, which leaves the comparing to the periodic ones (clocks
+   * would be most of a small change's bytes).
+   */
+  clocks: Context | null;
   delta: Delta | null;
   /** The sender's wall clock (ms), to estimate bus lag. */
   sentAt: number;
@@ -178,10 +183,11 @@ export function parseAlive(p: JsonObject): Alive | null {
 
 export function parseHeartbeat(p: JsonObject, shards: number): Heartbeat | null {
   if (!isRef(p.from) || !isShard(p.shard, shards)) return null;
-  if (!isContext(p.clocks) || typeof p.sentAt !== "number") return null;
+  if (!(p.clocks === null || isContext(p.clocks)) || typeof p.sentAt !== "number") return null;
   if (p.delta !== null && !(isPayload(p.delta) && p.delta.kind === "delta")) return null;
   const delta = p.delta as Delta | null;
-  return { from: p.from, shard: p.shard, clocks: p.clocks, delta, sentAt: p.sentAt };
+  const clocks = p.clocks as Context | null;
+  return { from: p.from, shard: p.shard, clocks, delta, sentAt: p.sentAt };
 }
 
 export function parseLeave(p: JsonObject, shards: number): Leave | null {

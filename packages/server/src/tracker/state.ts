@@ -324,6 +324,14 @@ export class TrackerState {
     return this.delta.clouds.size > 0;
   }
 
+  /**
+   * True when the pending delta holds changes of this replica, not only removes relayed
+   * from others: own changes move this replica's clock.
+   */
+  hasOwnChanges(): boolean {
+    return this.delta.end > this.delta.start;
+  }
+
   /** Returns the pending delta and starts a new, empty one. */
   takeDelta(): Delta {
     const { start, end, values, clouds } = this.delta;

@@ -326,7 +326,8 @@ export class Tracker {
     if (this.#closed) return;
     for (const group of this.#dirty) {
       if (this.#groups.get(group.shard) !== group) continue;
-      this.#sendHeartbeat(group, group.state.hasDelta() ? group.state.takeDelta() : null);
+      if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
+      else this.#sendHeartbeat(group, null);
     }
     this.#dirty.clear();
   }
@@ -450,32 +451,35 @@ export class Tracker {
   }
 
   #heartbeat(group: Group): void {
-    let delta = null;
+    let delta: Delta | null = null;
     // Until a peer knows it, through its first idle interval, a shard heartbeats every
     // period: its first announcements may be lost (a tracker is made before its bus is
     // up), and a node new to the shard must be heard within a period, not an interval.
     const starting = !group.known && group.ticks <= this.#maxSilentPeriods;
-    if (group.state.hasDelta()) {
-      delta = group.state.takeDelta();
-    } else if (!starting && group.silentPeriods < this.#maxSilentPeriods) {
+    // Removes relayed from others (for peers that missed them) ride along with the next
+    // heartbeat that goes anyway: alone, every receiver of every update would send one,
+    // in every shard, each period.
+    if (!group.state.hasOwnChanges() && !starting && group.silentPeriods < this.#maxSilentPeriods) {
       group.silentPeriods++;
       return;
     }
+    if (group.state.hasDelta()) delta = group.state.takeDelta();
     this.#sendHeartbeat(group, delta);
   }
 
-  #sendHeartbeat(group: Group, delta: Delta | null): void {
+  /** Sends the group's heartbeat; `withClocks` false for one that only carries changes. */
+  #sendHeartbeat(group: Group, delta: Delta | null, withClocks = true): void {
     if (delta) group.generations.push(delta);
-    group.silentPeriods = 0;
-    const message = this.#heartbeatMessage(group, delta);
+    if (withClocks) group.silentPeriods = 0;
+    const message = this.#heartbeatMessage(group, delta, withClocks);
     this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
   }
 
-  #heartbeatMessage(group: Group, delta: Delta | null): JsonObject {
+  #heartbeatMessage(group: Group, delta: Delta | null, withClocks = true): JsonObject {
     return toJson({
       from: this.#ref(),
       shard: group.shard,
-      clocks: group.state.clocks(),
+      clocks: withClocks ? group.state.clocks() : null,
       delta,
       sentAt: Date.now(),
     } satisfies Heartbeat);
@@ -670,22 +674,25 @@ export class Tracker {
     const group = this.#groups.get(message.shard);
     if (!outcome || !group) return;
     const met = this.#meet(group, from);
-    group.pendingClocks = appendClock(group.pendingClocks, {
-      replica: replicaId(from),
-      clock: message.clocks,
-    });
-    if (message.delta) {
-      this.#report(group, group.state.merge(message.delta));
-      group.generations.push(message.delta);
+    const { clocks, delta } = message;
+    if (clocks) {
+      group.pendingClocks = appendClock(group.pendingClocks, {
+        replica: replicaId(from),
+        clock: clocks,
+      });
+    }
+    if (delta) {
+      this.#report(group, group.state.merge(delta));
+      group.generations.push(delta);
     }
     // A peer that has not heard of this node here (it is new to the shard, restarted, or
     // back from a partition) hears of it now rather than at our next idle heartbeat, and
     // a peer just met is asked at once for what it has rather than at the next sampling.
-    if (Object.hasOwn(message.clocks, group.state.replica)) group.known = true;
+    // Without clocks, a peer just met is taken for one that knows nothing of us.
+    if (clocks ? Object.hasOwn(clocks, group.state.replica) : !met) group.known = true;
     else this.#announceTo(group, from.name);
-    if ((met || outcome.kind !== "refresh") && !dominates(group.state.clocks(), message.clocks)) {
-      this.#askForTransfer(group, from.name);
-    }
+    const behind = clocks ? !dominates(group.state.clocks(), clocks) : met;
+    if ((met || outcome.kind !== "refresh") && behind) this.#askForTransfer(group, from.name);
   }
 
   #peerAlive(ref: ReplicaRef, outcome: HeartbeatOutcome): void {
