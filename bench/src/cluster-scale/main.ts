@@ -82,7 +82,9 @@ export async function runClusterScale(overrides: Partial<ClusterScaleOptions>): 
         rows.push(row);
         const m = row.mean;
         out.write(
-          `${placement.padEnd(9)} ${design.padEnd(10)} ${String(nodes).padStart(3)} ${fixed(m.messagesPerS, 1).padStart(8)} ${fixed(m.bytesPerS / 1024, 1).padStart(6)} ${fixed(row.maxBytesPerS / 1024, 1).padStart(8)} ${fixed(m.unservedPerS, 2).padStart(11)} ${fixed(m.entries).padStart(8)} ${fixed(m.unservedEntries, 1).padStart(16)} ${fixed(m.cpuMsPerS, 1).padStart(9)}  ${Object.entries(events)
+          `${placement.padEnd(9)} ${design.padEnd(10)} ${String(nodes).padStart(3)} ${fixed(m.messagesPerS, 1).padStart(8)} ${fixed(m.bytesPerS / 1024, 1).padStart(6)} ${fixed(row.maxBytesPerS / 1024, 1).padStart(8)} ${fixed(m.unservedPerS, 2).padStart(11)} ${fixed(m.entries).padStart(8)} ${fixed(m.unservedEntries, 1).padStart(16)} ${fixed(m.cpuMsPerS, 1).padStart(9)}  ${Object.entries(
+            events,
+          )
             .sort((a, b) => b[1] - a[1])
             .map(([event, bytes]) => `${event} ${fixed(bytes / 1024, 1)}`)
             .join(", ")}\n`,
