@@ -42,7 +42,8 @@ soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
 abuse:       --phase-ms 15000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
              --attacks ${ATTACKS.join(",")}
              (probes' connect+join+ping latency with no attacker, then during each flood)
-cluster-scale: --nodes 2,4,8,16,32,64 --rooms-per-node 40 --members 6 --typing-per-s 0.1
+cluster-scale: --nodes 2,4,8,16,32,64 --placements routed,random --rooms-per-node 40
+             --members 6 --typing-per-s 0.1
              --churn-per-s 0.01 --shouts-per-s 0.1 --warmup-ms 20000 --duration-ms 10000
              --shards 65536 --seed 1   (simulated: K nodes of the real PubSub and Tracker
              over a counted in-process bus, interest-routed against everything-everywhere;
@@ -132,7 +133,7 @@ function parseClusterScale(argv: string[]): Partial<ClusterScaleOptions> {
       throw new Error(`cluster-scale has no option "${flag}"`);
     }
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (name === "nodes") options.nodes = value;
+    if (name === "nodes" || name === "placements") options[name] = value;
     else if (Number.isFinite(Number(value))) options[name] = Number(value);
     else throw new Error(`${flag} needs a number`);
   }

@@ -18,6 +18,7 @@ import {
 /** The options `--flag value` may set, with their defaults. */
 export const CLUSTER_SCALE_DEFAULTS = {
   nodes: "2,4,8,16,32,64",
+  placements: "routed,random",
   roomsPerNode: 40,
   members: 6,
   typingPerS: 0.1,
@@ -66,7 +67,11 @@ export async function runClusterScale(overrides: Partial<ClusterScaleOptions>): 
   out.write(
     "placement design    K   msgs/s   KB/s  maxKB/s  unserved/s  entries  unservedEntries  cpu ms/s\n",
   );
-  for (const placement of ["routed", "random"] as const) {
+  const placements = String(o.placements).split(",") as Placement[];
+  for (const placement of placements) {
+    if (placement !== "routed" && placement !== "random") {
+      throw new Error(`unknown placement "${placement}"`);
+    }
     for (const nodes of ks) {
       for (const design of ["interest", "everywhere"] as const) {
         const options: SimulationOptions = { ...o, nodes, design, placement };
