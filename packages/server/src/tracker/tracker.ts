@@ -219,7 +219,7 @@ export class Tracker {
 
   /** Tracks `key` on `topic` for `owner`; null if that triple is already tracked. */
   track(owner: string, topic: string, key: string, meta: JsonObject): Entry | null {
-    const group = this.#groupFor(topic);
+    const group = this.#groupOf(this.#pubsub.shardOf(topic));
     if (group.state.get(owner, topic, key)) return null;
     const entry = group.state.join(owner, topic, key, meta);
     const shards = this.#owners.get(owner) ?? new Map<number, number>();
@@ -385,8 +385,8 @@ export class Tracker {
     return this.#groups.get(this.#pubsub.shardOf(topic))?.state;
   }
 
-  #groupFor(topic: string): Group {
-    const shard = this.#pubsub.shardOf(topic);
+  /** The group of `shard`, made empty (resuming this replica's clock) if there is none. */
+  #groupOf(shard: number): Group {
     let group = this.#groups.get(shard);
     if (!group) {
       const clock = this.#resumeClocks.get(shard) ?? 0;
@@ -399,11 +399,7 @@ export class Tracker {
   /** The node became interested in `shard`: replicate it, and say so to its peers. */
   #takeUp(shard: number): void {
     if (this.#closed) return;
-    const existing = this.#groups.get(shard);
-    const group =
-      existing ??
-      newGroup(shard, this.replica, this.#resumeClocks.get(shard) ?? 0, this.#maxDeltaSizes);
-    this.#groups.set(shard, group);
+    const group = this.#groupOf(shard);
     // The announcement makes the shard's peers answer with their heartbeats, and we ask
     // those for the shard's state.
     if (this.#pubsub.clustered) this.#markDirty(group);
