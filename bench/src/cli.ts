@@ -2,6 +2,11 @@
  * `npm run bench -- <scenario> [options]`: runs the scenario's targets one after another,
  * each as its own server process driven by a separate load-generator process.
  */
+import {
+  CLUSTER_SCALE_DEFAULTS,
+  type ClusterScaleOptions,
+  runClusterScale,
+} from "./cluster-scale/main.js";
 import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
 import { killAll } from "./procs.js";
 import {
@@ -16,7 +21,7 @@ import {
 
 const USAGE = `usage: npm run bench -- <scenario|all> [options]
 
-scenarios: ${SCENARIOS.join(", ")}, all
+scenarios: ${SCENARIOS.join(", ")}, all, cluster-scale
 common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
@@ -38,6 +43,12 @@ soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
 abuse:       --phase-ms 15000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
              --attacks ${ATTACKS.join(",")}
              (probes' connect+join+ping latency with no attacker, then during each flood)
+cluster-scale: --nodes 2,4,8,16,32,64 --placements routed,random --rooms-per-node 40
+             --members 6 --typing-per-s 0.1
+             --churn-per-s 0.01 --shouts-per-s 0.1 --warmup-ms 20000 --duration-ms 10000
+             --shards 65536 --seed 1   (simulated: K nodes of the real PubSub and Tracker
+             over a counted in-process bus, interest-routed against everything-everywhere;
+             not part of "all")
 `;
 
 const camel = (flag: string): string =>
@@ -112,7 +123,29 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+/** cluster-scale takes its own flags: it runs in this process, with no targets. */
+function parseClusterScale(argv: string[]): Partial<ClusterScaleOptions> {
+  const options: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i]!;
+    const value = argv[i + 1];
+    const name = camel(flag.replace(/^--/, ""));
+    if (!flag.startsWith("--") || !(name in CLUSTER_SCALE_DEFAULTS)) {
+      throw new Error(`cluster-scale has no option "${flag}"`);
+    }
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (name === "nodes" || name === "placements") options[name] = value;
+    else if (Number.isFinite(Number(value))) options[name] = Number(value);
+    else throw new Error(`${flag} needs a number`);
+  }
+  return options as Partial<ClusterScaleOptions>;
+}
+
 try {
+  if (process.argv[2] === "cluster-scale") {
+    await runClusterScale(parseClusterScale(process.argv.slice(3)));
+    process.exit(0);
+  }
   const args = parse(process.argv.slice(2));
   for (const scenario of args.scenarios) {
     const known = Object.keys(defaultOptions(scenario));

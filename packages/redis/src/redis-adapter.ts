@@ -61,20 +61,13 @@ const INVALID_LOG_INTERVAL_MS = 10_000;
 /**
  * Connects a node's {@link @tandem/server!PubSub} to the others through Redis pub/sub.
  *
- * **Channels.** Every broadcast goes to one channel, `<prefix>:bc`, with the topic inside
- * the envelope; messages for one node go to `<prefix>:node:<nodeName>`. The alternative,
- * a Redis channel per topic, would let Redis skip nodes without subscribers, but only
- * pays off with many nodes and topics spread thinly over them. With few nodes and many
- * topics (the shape of a Tandem cluster) nearly every node has subscribers for a busy
- * topic anyway, while per-topic channels cost a SUBSCRIBE/UNSUBSCRIBE round trip
- * whenever a topic gains its first or loses its last local subscriber, a Redis channel
- * entry per topic and node, and a resubscribe storm of every topic after each
- * reconnect. Tracker heartbeats must reach every node regardless. One channel keeps
- * the subscription set fixed at two, so a reconnect resubscribes in one command. The
- * price: a node decodes every broadcast, also for topics it does not serve, before
- * PubSub drops it with a map lookup. Should that show up in profiles, the adapter
- * interface would have to learn which topics a node serves (then filter before the
- * JSON parse, or move to per-topic or sharded channels).
+ * **Channels.** What PubSub publishes to one of its channels (a topic shard, see
+ * {@link @tandem/server!PubSub}) goes to the Redis channel `<prefix>:ch:<channel>`, which
+ * this node SUBSCRIBEs to only while PubSub asks it to, so Redis skips the nodes that
+ * serve no topic of that shard. Cluster-wide messages (tracker liveness) go to
+ * `<prefix>:bc`; messages for one node to `<prefix>:node:<nodeName>`. A node therefore
+ * holds two fixed subscriptions plus one per shard it serves, all resubscribed in one
+ * command after each reconnect.
  *
  * **Encoding.** A message is wrapped once per broadcast ({@link encodeEnvelope}), and
  * Redis hands the same bytes to every node.
@@ -100,6 +93,8 @@ export class RedisAdapter implements PubSubAdapter {
   readonly #stats = { published: 0, received: 0, dropped: 0, invalid: 0 };
   #status: RedisAdapterStatus = "connecting";
   #receive: ((message: BusMessage) => void) | undefined;
+  /** The Redis channels PubSub asked for, besides the two fixed ones. */
+  readonly #channels = new Set<string>();
   #subscribed = false;
   #closing: Promise<void> | undefined;
   #closed = false;
@@ -206,6 +201,36 @@ export class RedisAdapter implements PubSubAdapter {
     }
   }
 
+  /** The Redis channels of {@link subscribe}d bus channels, for tests and diagnostics. */
+  get subscriptions(): string[] {
+    return [...this.#channels];
+  }
+
+  subscribe(channel: string): Promise<void> {
+    const name = this.#channel(channel);
+    if (this.#closed || this.#channels.has(name)) return Promise.resolve();
+    this.#channels.add(name);
+    // While down, the resubscribe on reconnect covers it.
+    if (!this.#subscribed) return Promise.resolve();
+    return this.#subscriber.subscribe(name).then(
+      () => {},
+      (err: Error) => this.#onError("subscriber", err),
+    );
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    const name = this.#channel(channel);
+    if (!this.#channels.delete(name) || !this.#subscribed) return Promise.resolve();
+    return this.#subscriber.unsubscribe(name).then(
+      () => {},
+      (err: Error) => this.#onError("subscriber", err),
+    );
+  }
+
+  publish(channel: string, message: BusMessage): void {
+    this.#publish(this.#channel(channel), message);
+  }
+
   broadcast(message: BusMessage): void {
     this.#publish(this.channels.broadcast, message);
   }
@@ -224,6 +249,10 @@ export class RedisAdapter implements PubSubAdapter {
     this.#closed = true;
     this.#setStatus("down");
     await Promise.all([quit(this.#publisher), quit(this.#subscriber)]);
+  }
+
+  #channel(channel: string): string {
+    return `${this.#prefix}:ch:${channel}`;
   }
 
   #directChannel(node: string): string {
@@ -283,7 +312,7 @@ export class RedisAdapter implements PubSubAdapter {
 
   #subscribe(): void {
     const subscriber = this.#subscriber;
-    subscriber.subscribe(this.channels.broadcast, this.channels.direct).then(
+    subscriber.subscribe(this.channels.broadcast, this.channels.direct, ...this.#channels).then(
       () => {
         // The connection may have dropped (and come back) while we waited.
         if (subscriber.status !== "ready") return;

@@ -1,4 +1,4 @@
-import { PubSub } from "@tandem/server";
+import { PubSub, shardChannel } from "@tandem/server";
 import { eventually, type LogEntry, recordingLogger } from "@tandem/test-support";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -40,6 +40,11 @@ describe("RedisAdapter between PubSub nodes", () => {
     await Promise.all(nodes.map((node) => node.pubsub.close()));
   });
 
+  /** Waits until every node's subscription to `topic`'s shard is confirmed. */
+  async function subscribed(topic: string): Promise<void> {
+    await Promise.all(nodes.map((n) => n.pubsub.whenSubscribed(topic)));
+  }
+
   /**
    * Waits until everything `from` published so far has reached every node: Redis
    * delivers one connection's publishes in order, so a fence broadcast that arrives
@@ -51,6 +56,7 @@ describe("RedisAdapter between PubSub nodes", () => {
     const others = nodes.filter((n) => n !== from);
     const collectors = nodes.map(() => new Collector());
     const unsubscribe = nodes.map((n, i) => n.pubsub.subscribe(topic, collectors[i]!));
+    await subscribed(topic);
     from.pubsub.broadcast(topic, "one", {});
     await Promise.all(others.map((n) => collectors[nodes.indexOf(n)]!.waitFor("one")));
     others[0]!.pubsub.broadcast(topic, "two", {});
@@ -64,6 +70,7 @@ describe("RedisAdapter between PubSub nodes", () => {
     b.pubsub.subscribe("room:1", onB!);
     c.pubsub.subscribe("room:1", onC!);
     b.pubsub.subscribe("room:2", elsewhere!);
+    await subscribed("room:1");
 
     for (let i = 0; i < 5; i++) a.pubsub.broadcast("room:1", `m${i}`, { i });
     await fence(a);
@@ -78,6 +85,31 @@ describe("RedisAdapter between PubSub nodes", () => {
     await eventually(() => a.adapter.stats.published === 6, 1000, "publish replies");
     expect(a.adapter.stats).toMatchObject({ published: 6, dropped: 0, invalid: 0 });
     expect(b.adapter.stats.received).toBe(6);
+  });
+
+  it("sends a shard's broadcasts only to nodes that serve a topic of it, until they stop", async () => {
+    const onB = new Collector();
+    const offB = b.pubsub.subscribe("room:1", onB);
+    await subscribed("room:1");
+    const channel = `${a.adapter.channels.broadcast.replace(/:bc$/, "")}:ch:${shardChannel(
+      a.pubsub.shardOf("room:1"),
+    )}`;
+    expect(b.adapter.subscriptions).toEqual([channel]);
+    expect(c.adapter.subscriptions).toEqual([]);
+    const before = c.adapter.stats.received;
+    for (let i = 0; i < 5; i++) a.pubsub.broadcast("room:1", `m${i}`, { i });
+    await fence(a);
+    expect(onB.events()).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    // The fence's two messages reached c's receive; none of room:1's did.
+    expect(c.adapter.stats.received - before).toBe(2);
+
+    offB();
+    expect(b.adapter.subscriptions).toEqual([]);
+    const beforeB = b.adapter.stats.received;
+    a.pubsub.broadcast("room:1", "gone", {});
+    await fence(a);
+    expect(onB.events()).not.toContain("gone");
+    expect(b.adapter.stats.received - beforeB).toBe(1);
   });
 
   it("keeps localBroadcast on its own node", async () => {
@@ -114,6 +146,7 @@ describe("RedisAdapter between PubSub nodes", () => {
     const onC = new Collector();
     b.pubsub.subscribe(topic, onB);
     c.pubsub.subscribe(topic, onC);
+    await subscribed(topic);
     const small = Uint8Array.of(0, 255, 1, 2);
     const big = Uint8Array.from({ length: 256 * 1024 }, (_, i) => (i * 31) % 256);
 
@@ -134,6 +167,7 @@ describe("RedisAdapter between PubSub nodes", () => {
   it("drops, counts and logs (once) what is not an envelope, and keeps working", async () => {
     const onB = new Collector();
     b.pubsub.subscribe("room:1", onB);
+    await subscribed("room:1");
     const intruder = new Redis(redisUrl());
     try {
       await intruder.publish(b.adapter.channels.broadcast, "hello");

@@ -26,15 +26,22 @@ afterEach(async () => {
 
 /**
  * A node as a server makes one: the tracker first, then the bus (so the tracker's first
- * tick may come before the bus is up).
+ * tick, and its first announcement in the room's shard, may come before the bus is up).
  */
-async function startNode(name: string, prefix: string, options: TrackerOptions): Promise<Node> {
+async function startNode(
+  name: string,
+  prefix: string,
+  options: TrackerOptions,
+  served: readonly string[] = ["room"],
+): Promise<Node> {
   const logger = recordingLogger();
   const { entries } = logger;
   const adapter = new RedisAdapter({ url: redis!.url, prefix, nodeName: name, logger });
   const statuses: RedisAdapterStatus[] = [];
   adapter.onStatus((status) => statuses.push(status));
   const pubsub = new PubSub({ adapter });
+  // It serves the room, as a node with a client in it does: it replicates the room.
+  for (const topic of served) pubsub.subscribe(topic, { deliver() {} });
   const tracker = new Tracker({ ...options, pubsub, logger });
   const node = { adapter, pubsub, tracker, statuses, logs: entries };
   nodes.push(node);
@@ -108,4 +115,30 @@ describe("tracker over Redis", () => {
       await admin.quit();
     }
   }, 30_000);
+
+  it("sends nothing of a room's replication to a node that does not serve it", async () => {
+    redis = await RedisServer.start();
+    const prefix = uniquePrefix("tracker-interest");
+    const options = { broadcastPeriodMs: 100, downPeriodMs: 2000 };
+    const a = await startNode("a", prefix, options);
+    const b = await startNode("b", prefix, options);
+    const c = await startNode("c", prefix, options, []);
+    const heard: string[] = [];
+    c.pubsub.subscribe(
+      "tandem:tracker",
+      { deliver: (m) => heard.push(m.event) },
+      { interest: false },
+    );
+    a.tracker.track("o", "room", "ada", { typing: false });
+    await untilListed(b.tracker, () => keys(b.tracker) === "ada", 3000);
+    const before = c.adapter.stats.received;
+    for (let i = 1; i <= 20; i++) a.tracker.update("o", "room", "ada", { typing: i % 2 === 0, i });
+    await untilListed(b.tracker, () => b.tracker.list("room")[0]?.meta.i === 20, 3000);
+    await eventually(() => c.tracker.peers().length === 2, 3000, "c hears a and b");
+    expect(new Set(heard)).toEqual(new Set(["alive"]));
+    // What reached c's receive: only the node-wide heartbeats.
+    expect(c.adapter.stats.received - before).toBeLessThanOrEqual(heard.length);
+    expect(c.tracker.shards()).toEqual([]);
+    expect(c.adapter.subscriptions).toEqual([]);
+  }, 20_000);
 });

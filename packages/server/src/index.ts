@@ -52,7 +52,14 @@ export type {
   StandardSchemaResult,
 } from "./presence/standard-schema.js";
 export type { CoalesceOptions } from "./presence/topic-cooldown.js";
-export { type Fastlane, PubSub, type PubSubOptions, type Subscriber } from "./pubsub.js";
+export {
+  type Fastlane,
+  type InterestListener,
+  PubSub,
+  type PubSubOptions,
+  type SubscribeOptions,
+  type Subscriber,
+} from "./pubsub.js";
 export type { BusMessage, PubSubAdapter } from "./pubsub-adapter.js";
 export {
   error,
@@ -66,6 +73,7 @@ export {
   type StopResult,
   stop,
 } from "./results.js";
+export { DEFAULT_SHARDS, MAX_SHARDS, shardChannel, shardOf } from "./shard.js";
 export { SharedMessage } from "./shared-message.js";
 export { type Rate, TokenBucket } from "./token-bucket.js";
 export type { ReplicaRef } from "./tracker/replica.js";

@@ -22,6 +22,8 @@ interface InFlight {
  */
 export class SimNetwork {
   readonly #nodes = new Map<string, (message: BusMessage) => void>();
+  /** The channels each node subscribes to. */
+  readonly #channels = new Map<string, Set<string>>();
   readonly #partitions = new Set<string>();
   #inFlight: InFlight[] = [];
   /** Sees every message sent; one it returns false for is lost. */
@@ -33,6 +35,17 @@ export class SimNetwork {
       start: async (receive) => {
         this.#nodes.set(nodeName, receive);
       },
+      subscribe: async (channel) => {
+        this.#subscriptions(nodeName).add(channel);
+      },
+      unsubscribe: async (channel) => {
+        this.#subscriptions(nodeName).delete(channel);
+      },
+      publish: (channel, message) => {
+        for (const [to, channels] of this.#channels) {
+          if (to !== nodeName && channels.has(channel)) this.#send(nodeName, to, message);
+        }
+      },
       broadcast: (message) => {
         for (const to of this.#nodes.keys()) {
           if (to !== nodeName) this.#send(nodeName, to, message);
@@ -41,13 +54,29 @@ export class SimNetwork {
       directBroadcast: (to, message) => this.#send(nodeName, to, message),
       close: async () => {
         this.#nodes.delete(nodeName);
+        this.#channels.delete(nodeName);
       },
     };
+  }
+
+  /** The channels `nodeName` subscribes to now. */
+  channelsOf(nodeName: string): ReadonlySet<string> {
+    return this.#subscriptions(nodeName);
+  }
+
+  #subscriptions(nodeName: string): Set<string> {
+    let channels = this.#channels.get(nodeName);
+    if (!channels) {
+      channels = new Set();
+      this.#channels.set(nodeName, channels);
+    }
+    return channels;
   }
 
   /** Removes a node without a goodbye, as kill -9 does. */
   kill(nodeName: string): void {
     this.#nodes.delete(nodeName);
+    this.#channels.delete(nodeName);
     this.#inFlight = this.#inFlight.filter((m) => m.from !== nodeName && m.to !== nodeName);
   }
 

@@ -22,9 +22,13 @@ const idle = { maxSilentPeriods: 50, downPeriodMs: 20_000, permdownPeriodMs: 60_
 
 interface Node {
   name: string;
+  pubsub: PubSub;
   tracker: Tracker;
   alive: boolean;
 }
+
+/** The topics a node serves (has subscribers of) unless a test says otherwise. */
+const SERVED = ["room", "t1", "t2"];
 
 class Cluster {
   readonly network = new SimNetwork();
@@ -33,9 +37,11 @@ class Cluster {
 
   constructor(readonly options: TrackerOptions = {}) {}
 
-  async start(name: string): Promise<Node> {
+  /** Starts a node that serves `served`: it replicates only their shards. */
+  async start(name: string, served: readonly string[] = SERVED): Promise<Node> {
     const pubsub = new PubSub({ adapter: this.network.adapter(name) });
     await pubsub.start();
+    for (const topic of served) pubsub.subscribe(topic, { deliver() {} });
     const tracker = new Tracker({
       ...timings,
       ...this.options,
@@ -43,7 +49,7 @@ class Cluster {
       logger: silentLogger,
       now: () => this.now,
     });
-    const node = { name, tracker, alive: true };
+    const node = { name, pubsub, tracker, alive: true };
     this.nodes.push(node);
     return node;
   }
@@ -92,52 +98,58 @@ function truth(cluster: Cluster, topics: string[]): string[] {
     .sort();
 }
 
-/** The clocks of a node's own entries. */
-function ownClocks(node: Node, topics: string[]): Set<number> {
+/** A node's own entries as dots `shard/clock` (clocks count per shard), with their topic. */
+function ownDots(node: Node, topics: string[]): Map<string, string> {
   const self = replicaId(node.tracker.replica);
-  return new Set(
-    topics
-      .flatMap((t) => node.tracker.list(t))
-      .filter((e) => e.tag.replica === self)
-      .map((e) => e.tag.clock),
-  );
+  const dots = new Map<string, string>();
+  for (const topic of topics) {
+    const shard = node.pubsub.shardOf(topic);
+    for (const e of node.tracker.list(topic)) {
+      if (e.tag.replica === self) dots.set(`${shard}/${e.tag.clock}`, topic);
+    }
+  }
+  return dots;
 }
 
 /**
  * Checks what a node's clock promises: every remove a replica made up to that clock has
- * been applied. `removedAt` holds, per removed dot, the replica's clock after the remove.
- * A stale entry under a clock that covers its remove would never be repaired, because
- * anti-entropy only asks for what the clocks say is missing.
+ * been applied. `removedAt` holds, per removed dot, the replica's clock in that shard
+ * after the remove. A stale entry under a clock that covers its remove would never be
+ * repaired, because anti-entropy only asks for what the clocks say is missing.
  */
 function checkClocks(
   cluster: Cluster,
   topics: string[],
-  owned: Map<Node, Set<number>>,
+  owned: Map<Node, Map<string, string>>,
   removedAt: Map<string, number>,
   context: string,
 ): void {
   for (const node of cluster.live()) {
     const self = replicaId(node.tracker.replica);
-    const now = ownClocks(node, topics);
-    for (const clock of owned.get(node) ?? []) {
-      if (!now.has(clock)) removedAt.set(`${self}:${clock}`, node.tracker.clocks()[self]!);
+    const now = ownDots(node, topics);
+    for (const [dot, topic] of owned.get(node) ?? []) {
+      if (!now.has(dot)) removedAt.set(`${self}:${dot}`, node.tracker.clocks(topic)[self]!);
     }
     owned.set(node, now);
   }
   for (const node of cluster.live()) {
-    const clocks = node.tracker.clocks();
-    for (const other of cluster.live()) {
-      const replica = replicaId(other.tracker.replica);
-      const upTo = clocks[replica];
-      if (other === node || upTo === undefined) continue;
-      for (const entry of topics.flatMap((t) => node.tracker.list(t))) {
-        const { clock } = entry.tag;
-        if (entry.tag.replica !== replica || clock > upTo || owned.get(other)!.has(clock)) continue;
-        const removed = removedAt.get(`${replica}:${clock}`);
-        expect(
-          removed !== undefined && removed > upTo,
-          `${node.name} holds ${replica}:${clock}, removed at ${removed}, under clock ${upTo} (${context})`,
-        ).toBe(true);
+    for (const topic of topics) {
+      const clocks = node.tracker.clocks(topic);
+      const shard = node.pubsub.shardOf(topic);
+      for (const other of cluster.live()) {
+        const replica = replicaId(other.tracker.replica);
+        const upTo = clocks[replica];
+        if (other === node || upTo === undefined) continue;
+        for (const entry of node.tracker.list(topic)) {
+          const dot = `${shard}/${entry.tag.clock}`;
+          if (entry.tag.replica !== replica || entry.tag.clock > upTo) continue;
+          if (owned.get(other)!.has(dot)) continue;
+          const removed = removedAt.get(`${replica}:${dot}`);
+          expect(
+            removed !== undefined && removed > upTo,
+            `${node.name} holds ${replica}:${dot}, removed at ${removed}, under clock ${upTo} (${context})`,
+          ).toBe(true);
+        }
       }
     }
   }
@@ -167,7 +179,7 @@ async function simulate(seed: number, size: number, options: TrackerOptions = {}
   const keys = ["k1", "k2"];
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const chaos = { drop: 0.2, duplicate: 0.1, shuffle: true };
-  const owned = new Map<Node, Set<number>>();
+  const owned = new Map<Node, Map<string, string>>();
   const removedAt = new Map<string, number>();
 
   for (let step = 0; step < 120; step++) {
@@ -392,12 +404,12 @@ describe("tracker replication over a simulated bus", () => {
     while (keys(c).length < 150 && steps++ < 20) {
       cluster.step(random);
       // All or nothing, and no clock moves over a transfer that is not whole.
-      if (keys(c).length === 0) expect(c.tracker.clocks()[ada]).toBe(0);
+      if (keys(c).length === 0) expect(c.tracker.clocks("room")[ada] ?? 0).toBe(0);
       else expect(keys(c)).toHaveLength(150);
     }
     expect(lost).toBe(1);
     expect(keys(c)).toHaveLength(150);
-    expect(c.tracker.clocks()[ada]).toBe(a.tracker.clocks()[ada]);
+    expect(c.tracker.clocks("room")[ada]).toBe(a.tracker.clocks("room")[ada]);
     const parts = sent.filter((m) => m.message.event === "transfer_part");
     const transfers = new Set(
       parts.map((m) => ((m.message.payload as JsonObject).part as JsonObject).id),
@@ -428,20 +440,34 @@ describe("tracker replication over a simulated bus", () => {
     const a = await cluster.start("a");
     const pubsub = new PubSub({ adapter: cluster.network.adapter("mallory") });
     await pubsub.start();
-    const junk: JsonObject[] = [{}, { from: { name: "x", vsn: -1 } }, { from: "x", clocks: [] }];
-    const events = ["heartbeat", "transfer_req", "transfer_ack", "transfer_part"];
+    const shard = pubsub.shardOf("room");
+    const junk: JsonObject[] = [
+      {},
+      { from: { name: "x", vsn: -1 } },
+      { from: "x", clocks: [] },
+      { from: { name: "m", vsn: 1 }, shard: pubsub.shards, clocks: {}, delta: null, sentAt: 0 },
+      { from: { name: "m", vsn: 1 }, shard: -1 },
+    ];
+    const events = ["alive", "heartbeat", "leave", "transfer_req", "transfer_ack"];
     for (const payload of junk) {
-      for (const event of [...events, "transfer_part_ack", "permdown"]) {
-        pubsub.broadcast("tandem:tracker", event, payload);
+      for (const event of [...events, "transfer_part", "transfer_part_ack", "permdown"]) {
+        pubsub.clusterBroadcast("tandem:tracker", event, payload);
+        pubsub.shardBroadcast(shard, "tandem:tracker", event, payload);
       }
     }
-    pubsub.broadcast("tandem:tracker", "heartbeat", {
+    pubsub.shardBroadcast(shard, "tandem:tracker", "heartbeat", {
       from: { name: "m", vsn: 1 },
+      shard,
       clocks: {},
       delta: { kind: "delta", range: { start: {}, end: {} }, clouds: { x: ["a"] }, values: [] },
+      sentAt: 0,
     });
     const part = { id: 1, index: 2, count: 2, context: {}, clouds: {}, values: [] };
-    pubsub.broadcast("tandem:tracker", "transfer_part", { from: { name: "m", vsn: 1 }, part });
+    pubsub.directBroadcast("a", "tandem:tracker", "transfer_part", {
+      from: { name: "m", vsn: 1 },
+      shard,
+      part,
+    });
     cluster.network.deliver(prng(7));
     a.tracker.track("o", "room", "ada", {});
     expect(a.tracker.list("room")).toHaveLength(1);
@@ -501,7 +527,7 @@ describe("a tracker without a cluster", () => {
       tracker.track(`o${i}`, "room", `u${i}`, { i });
       if (i % 2 === 0) tracker.untrackOwner(`o${i}`);
     }
-    expect(trackerStateOf(tracker).hasDelta()).toBe(false);
+    expect(trackerStateOf(tracker, "room")!.hasDelta()).toBe(false);
     expect(tracker.list("room")).toHaveLength(500);
   });
 });
@@ -513,6 +539,7 @@ describe("tracker timings", () => {
     const start = async (name: string) => {
       const pubsub = new PubSub({ adapter: network.adapter(name) });
       await pubsub.start();
+      pubsub.subscribe("room", { deliver() {} });
       // Default silent periods (10 x 100 ms) would leave 1.1 s between idle heartbeats.
       return new Tracker({
         pubsub,

@@ -66,9 +66,10 @@ export class Liveness {
     return peer.up;
   }
 
-  /** Whether `ref` is the incarnation of its name that is known now. */
-  isCurrent(ref: ReplicaRef): boolean {
-    return this.#peers.get(ref.name)?.ref.vsn === ref.vsn;
+  /** Whether `ref` is the incarnation of its name that is known now, and up. */
+  isUp(ref: ReplicaRef): boolean {
+    const peer = this.#peers.get(ref.name);
+    return peer?.ref.vsn === ref.vsn && peer.up;
   }
 
   /** The peers currently known, with their status. */

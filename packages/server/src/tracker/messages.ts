@@ -4,9 +4,15 @@ import type { ReplicaRef } from "./replica.js";
 import type { Delta, Transfer } from "./state.js";
 import { MAX_TRANSFER_PARTS, type TransferPart } from "./transfer-parts.js";
 
-/** Events the trackers of a cluster exchange on their bus topic. */
+/**
+ * Events the trackers of a cluster exchange on their bus topic. `alive` and `permdown`
+ * go to every node; the others belong to one shard's replication and go to the nodes
+ * interested in it, or to one of them.
+ */
 export const TrackerEvent = {
+  alive: "alive",
   heartbeat: "heartbeat",
+  leave: "leave",
   transferRequest: "transfer_req",
   transferAck: "transfer_ack",
   transferPart: "transfer_part",
@@ -14,24 +20,55 @@ export const TrackerEvent = {
   permdown: "permdown",
 } as const;
 
-/** Sent every broadcast period to all peers: the delta since the last one, if any. */
+/**
+ * The node-wide liveness heartbeat, to every node: keeps the sender up everywhere, so
+ * its death makes its entries leave in every shard within the down period.
+ */
+export interface Alive {
+  from: ReplicaRef;
+  /** The sender's wall clock (ms), to estimate bus lag. */
+  sentAt: number;
+}
+
+/**
+ * One shard's heartbeat, to the nodes interested in it: sent at once when local
+ * changes are made (with them as the delta), and every broadcast period or idle
+ * interval otherwise.
+ */
 export interface Heartbeat {
   from: ReplicaRef;
-  clocks: Context;
+  shard: number;
+  /**
+   * The sender's context in the shard, for anti-entropy; null in a heartbeat sent at
+   * once for local changes, which leaves the comparing to the periodic ones (clocks
+   * would be most of a small change's bytes).
+   */
+  clocks: Context | null;
   delta: Delta | null;
   /** The sender's wall clock (ms), to estimate bus lag. */
   sentAt: number;
 }
 
-/** Asks one peer for what we are missing. */
+/**
+ * The sender stops replicating a shard: it holds no entries there any more, and any
+ * of its entries a receiver still holds there are stale.
+ */
+export interface Leave {
+  from: ReplicaRef;
+  shard: number;
+}
+
+/** Asks one peer for what we are missing in a shard. */
 export interface TransferRequest {
   from: ReplicaRef;
+  shard: number;
   clocks: Context;
 }
 
 /** The answer: the smallest delta generation that covers the gap, or the full state. */
 export interface TransferAck {
   from: ReplicaRef;
+  shard: number;
   payload: Delta | Transfer;
 }
 
@@ -41,6 +78,7 @@ export interface TransferAck {
  */
 export interface TransferPartMessage {
   from: ReplicaRef;
+  shard: number;
   part: TransferPart;
 }
 
@@ -50,6 +88,7 @@ export interface TransferPartMessage {
  */
 export interface TransferPartAck {
   from: ReplicaRef;
+  shard: number;
   id: number;
   index: number;
 }
@@ -133,27 +172,49 @@ function isPayload(value: unknown): value is Delta | Transfer {
   return value.kind === "transfer" && isContext(value.context);
 }
 
-export function parseHeartbeat(p: JsonObject): Heartbeat | null {
-  if (!isRef(p.from) || !isContext(p.clocks) || typeof p.sentAt !== "number") return null;
+/** Checks a shard number against the shard count: bus messages name shards as numbers. */
+function isShard(value: unknown, shards: number): value is number {
+  return isCount(value) && value < shards;
+}
+
+export function parseAlive(p: JsonObject): Alive | null {
+  return isRef(p.from) && typeof p.sentAt === "number" ? { from: p.from, sentAt: p.sentAt } : null;
+}
+
+export function parseHeartbeat(p: JsonObject, shards: number): Heartbeat | null {
+  if (!isRef(p.from) || !isShard(p.shard, shards)) return null;
+  if (!(p.clocks === null || isContext(p.clocks)) || typeof p.sentAt !== "number") return null;
   if (p.delta !== null && !(isPayload(p.delta) && p.delta.kind === "delta")) return null;
-  return { from: p.from, clocks: p.clocks, delta: p.delta as Delta | null, sentAt: p.sentAt };
+  const delta = p.delta as Delta | null;
+  const clocks = p.clocks as Context | null;
+  return { from: p.from, shard: p.shard, clocks, delta, sentAt: p.sentAt };
 }
 
-export function parseTransferRequest(p: JsonObject): TransferRequest | null {
-  return isRef(p.from) && isContext(p.clocks) ? { from: p.from, clocks: p.clocks } : null;
+export function parseLeave(p: JsonObject, shards: number): Leave | null {
+  return isRef(p.from) && isShard(p.shard, shards) ? { from: p.from, shard: p.shard } : null;
 }
 
-export function parseTransferAck(p: JsonObject): TransferAck | null {
-  return isRef(p.from) && isPayload(p.payload) ? { from: p.from, payload: p.payload } : null;
+export function parseTransferRequest(p: JsonObject, shards: number): TransferRequest | null {
+  return isRef(p.from) && isShard(p.shard, shards) && isContext(p.clocks)
+    ? { from: p.from, shard: p.shard, clocks: p.clocks }
+    : null;
 }
 
-export function parseTransferPart(p: JsonObject): TransferPartMessage | null {
-  return isRef(p.from) && isPart(p.part) ? { from: p.from, part: p.part } : null;
+export function parseTransferAck(p: JsonObject, shards: number): TransferAck | null {
+  return isRef(p.from) && isShard(p.shard, shards) && isPayload(p.payload)
+    ? { from: p.from, shard: p.shard, payload: p.payload }
+    : null;
 }
 
-export function parseTransferPartAck(p: JsonObject): TransferPartAck | null {
-  return isRef(p.from) && isCount(p.id) && isCount(p.index)
-    ? { from: p.from, id: p.id, index: p.index }
+export function parseTransferPart(p: JsonObject, shards: number): TransferPartMessage | null {
+  return isRef(p.from) && isShard(p.shard, shards) && isPart(p.part)
+    ? { from: p.from, shard: p.shard, part: p.part }
+    : null;
+}
+
+export function parseTransferPartAck(p: JsonObject, shards: number): TransferPartAck | null {
+  return isRef(p.from) && isShard(p.shard, shards) && isCount(p.id) && isCount(p.index)
+    ? { from: p.from, shard: p.shard, id: p.id, index: p.index }
     : null;
 }
 

@@ -197,9 +197,14 @@ export class TrackerState {
   private readonly applied = new Map<ReplicaId, [start: number, end: number][]>();
   private delta: PendingDelta;
 
-  constructor(ref: ReplicaRef) {
+  /**
+   * A replica with no entries. `clock` is where this replica's own clock starts: a
+   * tracker that drops a shard's state and later takes the shard up again resumes its
+   * clock there, so peers that still hold its old context do not take new dots for seen.
+   */
+  constructor(ref: ReplicaRef, clock = 0) {
     this.replica = replicaId(ref);
-    this.context.set(this.replica, 0);
+    this.context.set(this.replica, clock);
     this.statuses.set(this.replica, "up");
     this.delta = this.emptyDelta();
   }
@@ -317,6 +322,14 @@ export class TrackerState {
   /** True when local changes or relayed removes wait to be sent. */
   hasDelta(): boolean {
     return this.delta.clouds.size > 0;
+  }
+
+  /**
+   * True when the pending delta holds changes of this replica, not only removes relayed
+   * from others: own changes move this replica's clock.
+   */
+  hasOwnChanges(): boolean {
+    return this.delta.end > this.delta.start;
   }
 
   /** Returns the pending delta and starts a new, empty one. */

@@ -2,13 +2,18 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, type ClockSet, clockSetReplicas, dominates } from "./clock.js";
-import { DEFAULT_MAX_DELTA_SIZES, DeltaGenerations, FULL_STATE } from "./delta-generation.js";
+import { appendClock, clockSetReplicas, dominates } from "./clock.js";
+import { DEFAULT_MAX_DELTA_SIZES, FULL_STATE } from "./delta-generation.js";
+import { type Group, newGroup, type OutgoingTransfer } from "./group.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
 import {
+  type Alive,
   type Heartbeat,
+  type Leave,
   type Permdown,
+  parseAlive,
   parseHeartbeat,
+  parseLeave,
   parsePermdown,
   parseTransferAck,
   parseTransferPart,
@@ -21,15 +26,8 @@ import {
   type TransferRequest,
 } from "./messages.js";
 import { newReplicaRef, parseReplicaId, type ReplicaRef, replicaId } from "./replica.js";
-import {
-  type Changes,
-  type Delta,
-  type Entry,
-  TrackerState,
-  type Transfer,
-  type Updated,
-} from "./state.js";
-import { jsonBytes, splitTransfer, TransferAssembly, type TransferPart } from "./transfer-parts.js";
+import type { Changes, Delta, Entry, TrackerState, Transfer, Updated } from "./state.js";
+import { jsonBytes, splitTransfer, TransferAssembly } from "./transfer-parts.js";
 
 /** What changed on one topic: entries that became visible and entries that went away. */
 export interface TopicChanges {
@@ -53,7 +51,7 @@ export type ReplicationTimings = Pick<
 
 /**
  * Tracker options. Timings default to Phoenix.Tracker's; replication only runs when the
- * pubsub has a cluster adapter.
+ * pubsub has a cluster adapter. Shards are the pubsub's ({@link PubSub.shards}).
  */
 export interface TrackerOptions {
   /** The bus to replicate over; the replica is named after `pubsub.nodeName`. */
@@ -61,8 +59,18 @@ export interface TrackerOptions {
   logger?: Logger;
   /** Where to report peers and bus lag. */
   metrics?: Metrics;
-  /** Heartbeat (with the pending delta) every this many ms. Default 1500. */
+  /**
+   * Heartbeat every this many ms: each shard's (with its pending delta, if `eager` has
+   * not sent it already) and the node-wide one. Default 1500.
+   */
   broadcastPeriodMs?: number;
+  /**
+   * Send a shard's local changes as soon as the current turn of the event loop ends (a
+   * burst becomes one message) instead of with the next periodic heartbeat, so that a
+   * change reaches other nodes within milliseconds. Default true. With `timers: false`
+   * the changes wait for {@link Tracker.flush} or {@link Tracker.tick}.
+   */
+  eager?: boolean;
   /**
    * An idle node still heartbeats after this many silent periods. Default 10, lowered
    * when needed so that idle heartbeats come at least twice per down period.
@@ -96,45 +104,41 @@ export interface TrackerOptions {
 /** Parts of one transfer sent and not yet acknowledged, at most. */
 export const TRANSFER_WINDOW = 4;
 
-/** A transfer this node sends in parts, paced by the requester's acknowledgements. */
-interface OutgoingTransfer {
-  readonly to: ReplicaRef;
-  readonly id: number;
-  readonly parts: readonly TransferPart[];
-  sent: number;
-  readonly acked: Set<number>;
-  progressAt: number;
-}
-
-/** A transfer this node receives in parts. */
-interface IncomingTransfer {
-  readonly from: ReplicaRef;
-  readonly assembly: TransferAssembly;
-  progressAt: number;
-}
-
 /**
- * The CRDT behind a tracker, for this package's tests of what the tracker keeps. Not
- * exported from the package: outside the tracker, only the tracker may change it.
+ * The CRDT of a topic's shard on a tracker, for this package's tests of what the
+ * tracker keeps; undefined while the node is not interested in the shard. Not exported
+ * from the package: outside the tracker, only the tracker may change it.
  */
-export let trackerStateOf: (tracker: Tracker) => TrackerState;
+export let trackerStateOf: (tracker: Tracker, topic: string) => TrackerState | undefined;
 
 /**
- * One node's replica of the presence CRDT and the process around it, as Phoenix.Tracker
- * runs it: local changes are applied at once and reported, and every broadcast period the
- * delta since the last heartbeat goes to the other nodes. A node that finds a gap in what
- * it has seen asks for a transfer; silent nodes go down (their entries leave) and are
- * forgotten later; a node that shuts down on purpose makes its entries leave at once.
+ * One node's replicas of the presence CRDT and the process around them, as
+ * Phoenix.Tracker runs it, but routed by interest: topics hash to shards
+ * ({@link PubSub.shardOf}), and the node replicates a shard (its own CRDT, clocks, delta
+ * generations and transfers) only with the other nodes interested in it, while it has
+ * subscribers of a topic of the shard or entries in it. Local changes are applied at
+ * once, reported, and sent to the shard's peers right away. A node that finds a gap in
+ * what it has seen asks for a transfer; a node that takes a shard up announces itself
+ * there and is sent the shard's state; a node that drops a shard says so, and its peers
+ * drop what they hold of it there. One node-wide heartbeat goes to every node: silent
+ * nodes go down (their entries leave in every shard) and are forgotten later; a node
+ * that shuts down on purpose makes its entries leave at once.
  */
 export class Tracker {
   static {
-    trackerStateOf = (tracker) => tracker.#state;
+    trackerStateOf = (tracker, topic) => tracker.#groups.get(tracker.#pubsub.shardOf(topic))?.state;
   }
 
   /** This node's replica: its node name and the version chosen at start. */
   readonly replica: ReplicaRef;
-  /** The CRDT; only this process mutates it, so that every change is reported and sent. */
-  readonly #state: TrackerState;
+  /** The groups of the shards this node is interested in; only this process mutates them. */
+  readonly #groups = new Map<number, Group>();
+  /** Where this replica's clock stood in shards it dropped, to resume there. */
+  readonly #resumeClocks = new Map<number, number>();
+  /** Per owner, how many entries it tracks in each shard. */
+  readonly #owners = new Map<string, Map<number, number>>();
+  /** Groups with local changes (or a new interest) not yet sent. */
+  readonly #dirty = new Set<Group>();
   readonly #listeners = new Set<DiffListener>();
   readonly #pubsub: PubSub;
   readonly #logger: Logger;
@@ -147,23 +151,18 @@ export class Tracker {
   readonly #permdownPeriodMs: number;
   readonly #clockSamplePeriods: number;
   readonly #maxTransferBytes: number;
-  readonly #generations: DeltaGenerations;
+  readonly #maxDeltaSizes: readonly number[];
+  readonly #eager: boolean;
+  readonly #timers: boolean;
   readonly #liveness = new Liveness();
   readonly #subscriber: Subscriber;
   readonly #unsubscribe: () => void;
-  /** Transfers being sent in parts, by requester name. */
-  readonly #outgoing = new Map<string, OutgoingTransfer>();
-  /** Transfers being received in parts, by sender name. */
-  readonly #incoming = new Map<string, IncomingTransfer>();
-  /** When each peer was last asked for a transfer, or last sent a part of one. */
-  readonly #asked = new Map<string, number>();
+  readonly #unlisten: () => void;
   #lastTransferId = 0;
-  #silentPeriods = 0;
-  /** Whether a peer has shown (in its clocks) that it knows this replica. */
-  #known = false;
+  #aliveSilentPeriods = 0;
   #ticks = 0;
-  #pendingClocks: ClockSet = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushScheduled = false;
   #closed = false;
 
   constructor(options: TrackerOptions = {}) {
@@ -193,13 +192,20 @@ export class Tracker {
     if (this.#permdownPeriodMs <= this.#downPeriodMs) {
       throw new RangeError("permdownPeriodMs must be longer than downPeriodMs");
     }
-    this.#generations = new DeltaGenerations(options.maxDeltaSizes ?? DEFAULT_MAX_DELTA_SIZES);
+    this.#maxDeltaSizes = options.maxDeltaSizes ?? DEFAULT_MAX_DELTA_SIZES;
+    this.#eager = options.eager ?? true;
+    this.#timers = options.timers !== false;
     this.replica = newReplicaRef(this.#pubsub.nodeName, this.#now());
-    this.#state = new TrackerState(this.replica);
 
     this.#subscriber = { deliver: (b) => this.#receive(b.event, b.payload) };
-    this.#unsubscribe = this.#pubsub.subscribe(this.#topic, this.#subscriber);
-    if (this.#pubsub.clustered && options.timers !== false) {
+    // The tracker's topic rides on the channels of the shards this node is interested
+    // in, and on the node-wide and direct ones: it must not make the node interested.
+    this.#unsubscribe = this.#pubsub.subscribe(this.#topic, this.#subscriber, { interest: false });
+    this.#unlisten = this.#pubsub.onInterest((shard, interested) =>
+      interested ? this.#takeUp(shard) : this.#drop(shard),
+    );
+    for (const shard of this.#pubsub.interests()) this.#takeUp(shard);
+    if (this.#pubsub.clustered && this.#timers) {
       // A random first tick keeps nodes from heartbeating in lockstep.
       this.#schedule(Math.random() * this.#periodMs * 0.25);
     }
@@ -213,59 +219,96 @@ export class Tracker {
 
   /** Tracks `key` on `topic` for `owner`; null if that triple is already tracked. */
   track(owner: string, topic: string, key: string, meta: JsonObject): Entry | null {
-    if (this.#state.get(owner, topic, key)) return null;
-    const entry = this.#state.join(owner, topic, key, meta);
-    this.#report({ joins: [entry], leaves: [] });
+    const group = this.#groupOf(this.#pubsub.shardOf(topic));
+    if (group.state.get(owner, topic, key)) return null;
+    const entry = group.state.join(owner, topic, key, meta);
+    const shards = this.#owners.get(owner) ?? new Map<number, number>();
+    this.#owners.set(owner, shards);
+    shards.set(group.shard, (shards.get(group.shard) ?? 0) + 1);
+    group.local++;
+    // Held from the first local entry: the node stays interested (and replicating) even
+    // without subscribers of the topic.
+    group.release ??= this.#pubsub.hold(group.shard);
+    this.#report(group, { joins: [entry], leaves: [] });
+    this.#changed(group);
     return entry;
   }
 
   /** Replaces the meta of a tracked triple; undefined if it is not tracked. */
   update(owner: string, topic: string, key: string, meta: JsonObject): Updated | undefined {
-    const updated = this.#state.update(owner, topic, key, meta);
-    if (updated) this.#report({ joins: [updated.joined], leaves: [updated.left] });
+    const group = this.#groups.get(this.#pubsub.shardOf(topic));
+    const updated = group?.state.update(owner, topic, key, meta);
+    if (!group || !updated) return undefined;
+    this.#report(group, { joins: [updated.joined], leaves: [updated.left] });
+    this.#changed(group);
     return updated;
   }
 
   /** Stops tracking one triple. */
   untrack(owner: string, topic: string, key: string): Entry | undefined {
-    const entry = this.#state.leave(owner, topic, key);
-    if (entry) this.#report({ joins: [], leaves: [entry] });
+    const group = this.#groups.get(this.#pubsub.shardOf(topic));
+    const entry = group?.state.leave(owner, topic, key);
+    if (!group || !entry) return undefined;
+    const shards = this.#owners.get(owner)!;
+    const left = shards.get(group.shard)! - 1;
+    if (left > 0) shards.set(group.shard, left);
+    else shards.delete(group.shard);
+    if (shards.size === 0) this.#owners.delete(owner);
+    this.#report(group, { joins: [], leaves: [entry] });
+    this.#changed(group);
+    this.#released(group, 1);
     return entry;
   }
 
   /** Stops tracking everything `owner` tracked: what happens when a channel exits. */
   untrackOwner(owner: string): Entry[] {
-    const entries = this.#state.leaveOwner(owner);
-    if (entries.length > 0) this.#report({ joins: [], leaves: entries });
-    return entries;
+    const shards = this.#owners.get(owner);
+    if (!shards) return [];
+    this.#owners.delete(owner);
+    const all: Entry[] = [];
+    for (const shard of shards.keys()) {
+      const group = this.#groups.get(shard)!;
+      const entries = group.state.leaveOwner(owner);
+      for (const entry of entries) all.push(entry);
+      this.#report(group, { joins: [], leaves: entries });
+      this.#changed(group);
+      this.#released(group, entries.length);
+    }
+    return all;
   }
 
   /** The triple's entry, if tracked here. */
   get(owner: string, topic: string, key: string): Entry | undefined {
-    return this.#state.get(owner, topic, key);
+    return this.#stateOf(topic)?.get(owner, topic, key);
   }
 
-  /** Every visible entry of a topic, from every node that is up. */
+  /** Every visible entry of a topic, from every node that is up; none unless this node serves it. */
   list(topic: string): Entry[] {
-    return this.#state.byTopic(topic);
+    return this.#stateOf(topic)?.byTopic(topic) ?? [];
   }
 
   /** Every visible entry of one key on a topic. */
   listKey(topic: string, key: string): Entry[] {
-    return this.#state.byKey(topic, key);
+    return this.#stateOf(topic)?.byKey(topic, key) ?? [];
   }
 
   /** How many entries a topic has, from every node that is up; O(1). */
   topicSize(topic: string): number {
-    return this.#state.topicSize(topic);
+    return this.#stateOf(topic)?.topicSize(topic) ?? 0;
   }
 
   /**
-   * A copy of this replica's causal context: for each replica (`name#vsn`) that is not
-   * down, the clock up to which this node has applied its changes.
+   * A copy of the causal context of `topic`'s shard on this node: for each replica
+   * (`name#vsn`) that is not down, the clock up to which this node has applied its
+   * changes there. Empty while the node is not interested in the shard.
    */
-  clocks(): { readonly [replica: string]: number } {
-    return this.#state.clocks();
+  clocks(topic: string): { readonly [replica: string]: number } {
+    return this.#stateOf(topic)?.clocks() ?? {};
+  }
+
+  /** The shards this node replicates now. */
+  shards(): number[] {
+    return [...this.#groups.keys()];
   }
 
   /** The peers this node knows, and whether each is up. */
@@ -274,17 +317,41 @@ export class Tracker {
   }
 
   /**
-   * One broadcast period: send the delta (or an idle heartbeat), ask for transfers where
-   * peers know more than we do, and mark silent peers down or forget them. Timers call
-   * this; simulations call it themselves.
+   * Sends the local changes not sent yet, one heartbeat per shard that has any. With
+   * `eager` and timers this runs by itself after each turn of the event loop that made
+   * changes; simulations call it themselves.
+   */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    for (const group of this.#dirty) {
+      if (this.#groups.get(group.shard) !== group) continue;
+      if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
+      else this.#sendHeartbeat(group, null);
+    }
+    this.#dirty.clear();
+  }
+
+  /**
+   * One broadcast period: each shard sends its delta (or an idle heartbeat) and asks for
+   * transfers where peers know more than we do; the node heartbeats to every node and
+   * marks silent peers down or forgets them. Timers call this; simulations call it
+   * themselves.
    */
   tick(): void {
     if (this.#closed) return;
     this.#ticks++;
-    this.#heartbeat();
-    if (this.#ticks % this.#clockSamplePeriods === 0) this.#requestTransfers();
+    const now = this.#now();
+    for (const group of [...this.#groups.values()]) {
+      group.ticks++;
+      this.#heartbeat(group);
+      if (group.ticks % this.#clockSamplePeriods === 0) this.#requestTransfers(group);
+      this.#expireMembers(group, now);
+      this.#expireTransfers(group, now);
+    }
+    this.#dirty.clear();
+    this.#alive();
     this.#checkLiveness();
-    this.#expireTransfers();
   }
 
   /**
@@ -295,14 +362,15 @@ export class Tracker {
     if (this.#closed) return;
     if (options.permdown !== false && this.#pubsub.clustered) {
       const message: Permdown = { from: this.#ref() };
-      this.#send(TrackerEvent.permdown, message as unknown as JsonObject);
+      this.#pubsub.clusterBroadcast(this.#topic, TrackerEvent.permdown, toJson(message));
     }
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.#outgoing.clear();
-    this.#incoming.clear();
-    this.#asked.clear();
+    this.#unlisten();
     this.#unsubscribe();
+    for (const group of this.#groups.values()) group.release?.();
+    this.#groups.clear();
+    this.#dirty.clear();
   }
 
   #schedule(delay: number): void {
@@ -313,60 +381,154 @@ export class Tracker {
     this.#timer.unref?.();
   }
 
-  #heartbeat(): void {
-    let delta = null;
-    // Until a peer knows it, through its first idle interval, a node heartbeats every
-    // period: a tracker is made before its bus is up, so its first announcements may be
-    // lost, and a new node must be heard within a period, not an idle interval.
-    const starting = !this.#known && this.#ticks <= this.#maxSilentPeriods;
-    if (this.#state.hasDelta()) {
-      delta = this.#state.takeDelta();
-      this.#generations.push(delta);
-    } else if (!starting && this.#silentPeriods < this.#maxSilentPeriods) {
-      this.#silentPeriods++;
+  #stateOf(topic: string): TrackerState | undefined {
+    return this.#groups.get(this.#pubsub.shardOf(topic))?.state;
+  }
+
+  /** The group of `shard`, made empty (resuming this replica's clock) if there is none. */
+  #groupOf(shard: number): Group {
+    let group = this.#groups.get(shard);
+    if (!group) {
+      const clock = this.#resumeClocks.get(shard) ?? 0;
+      group = newGroup(shard, this.replica, clock, this.#maxDeltaSizes);
+      this.#groups.set(shard, group);
+    }
+    return group;
+  }
+
+  /** The node became interested in `shard`: replicate it, and say so to its peers. */
+  #takeUp(shard: number): void {
+    if (this.#closed) return;
+    const group = this.#groupOf(shard);
+    // The announcement makes the shard's peers answer with their heartbeats, and we ask
+    // those for the shard's state.
+    if (this.#pubsub.clustered) this.#markDirty(group);
+  }
+
+  /**
+   * The node lost interest in `shard` (no subscribers, no local entries): send what is
+   * pending and a goodbye, then forget the shard.
+   */
+  #drop(shard: number): void {
+    const group = this.#groups.get(shard);
+    if (!group || this.#closed) return;
+    const self = group.state.replica;
+    if (this.#pubsub.clustered) {
+      if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta());
+      const leave: Leave = { from: this.#ref(), shard };
+      this.#pubsub.shardBroadcast(shard, this.#topic, TrackerEvent.leave, toJson(leave));
+    }
+    const clock = group.state.clocks()[self]!;
+    if (clock > 0) this.#resumeClocks.set(shard, clock);
+    this.#groups.delete(shard);
+    this.#dirty.delete(group);
+    const leaves = group.state.topics().flatMap((topic) => group.state.byTopic(topic));
+    this.#report(group, { joins: [], leaves });
+  }
+
+  /** `count` local entries of the group are gone; the last one releases the shard. */
+  #released(group: Group, count: number): void {
+    group.local -= count;
+    if (group.local > 0 || !group.release) return;
+    const release = group.release;
+    group.release = undefined;
+    release();
+  }
+
+  #changed(group: Group): void {
+    if (this.#eager && this.#pubsub.clustered) this.#markDirty(group);
+  }
+
+  #markDirty(group: Group): void {
+    this.#dirty.add(group);
+    if (!this.#timers || this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  #heartbeat(group: Group): void {
+    let delta: Delta | null = null;
+    // Until a peer knows it, through its first idle interval, a shard heartbeats every
+    // period: its first announcements may be lost (a tracker is made before its bus is
+    // up), and a node new to the shard must be heard within a period, not an interval.
+    const starting = !group.known && group.ticks <= this.#maxSilentPeriods;
+    // Removes relayed from others (for peers that missed them) ride along with the next
+    // heartbeat that goes anyway: alone, every receiver of every update would send one,
+    // in every shard, each period.
+    if (!group.state.hasOwnChanges() && !starting && group.silentPeriods < this.#maxSilentPeriods) {
+      group.silentPeriods++;
       return;
     }
-    this.#silentPeriods = 0;
-    this.#send(TrackerEvent.heartbeat, this.#heartbeatMessage(delta));
+    if (group.state.hasDelta()) delta = group.state.takeDelta();
+    this.#sendHeartbeat(group, delta);
   }
 
-  #heartbeatMessage(delta: Delta | null): JsonObject {
-    return {
+  /** Sends the group's heartbeat; `withClocks` false for one that only carries changes. */
+  #sendHeartbeat(group: Group, delta: Delta | null, withClocks = true): void {
+    if (delta) group.generations.push(delta);
+    if (withClocks) group.silentPeriods = 0;
+    const message = this.#heartbeatMessage(group, delta, withClocks);
+    this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
+  }
+
+  #heartbeatMessage(group: Group, delta: Delta | null, withClocks = true): JsonObject {
+    return toJson({
       from: this.#ref(),
-      clocks: this.#state.clocks(),
+      shard: group.shard,
+      clocks: withClocks ? group.state.clocks() : null,
       delta,
       sentAt: Date.now(),
-    } satisfies Heartbeat as unknown as JsonObject;
+    } satisfies Heartbeat);
   }
 
-  /** An idle heartbeat for one peer: tells it about this node without waiting a period. */
-  #announceTo(node: string): void {
-    this.#direct(node, TrackerEvent.heartbeat, this.#heartbeatMessage(null));
+  /** The node-wide heartbeat: every period while starting, then every idle interval. */
+  #alive(): void {
+    const starting = this.#ticks <= this.#maxSilentPeriods + 1;
+    if (!starting && this.#aliveSilentPeriods < this.#maxSilentPeriods) {
+      this.#aliveSilentPeriods++;
+      return;
+    }
+    this.#aliveSilentPeriods = 0;
+    this.#pubsub.clusterBroadcast(this.#topic, TrackerEvent.alive, this.#aliveMessage());
   }
 
-  #requestTransfers(): void {
-    const self = this.#state.replica;
-    const candidates = appendClock(this.#pendingClocks, {
+  #aliveMessage(): JsonObject {
+    return toJson({ from: this.#ref(), sentAt: Date.now() } satisfies Alive);
+  }
+
+  /** An idle shard heartbeat for one peer: tells it about this node without waiting. */
+  #announceTo(group: Group, node: string): void {
+    this.#direct(node, TrackerEvent.heartbeat, this.#heartbeatMessage(group, null));
+  }
+
+  #requestTransfers(group: Group): void {
+    const self = group.state.replica;
+    const candidates = appendClock(group.pendingClocks, {
       replica: self,
-      clock: this.#state.clocks(),
+      clock: group.state.clocks(),
     });
-    this.#pendingClocks = [];
+    group.pendingClocks = [];
     for (const replica of clockSetReplicas(candidates)) {
-      if (replica !== self) this.#askForTransfer(parseReplicaId(replica).name);
+      if (replica !== self) this.#askForTransfer(group, parseReplicaId(replica).name);
     }
   }
 
   /**
-   * Asks `node` for what we miss, unless a transfer from it is under way (asked for, or a
-   * part received, within a sampling interval): asking again would restart it.
+   * Asks `node` for what we miss in the group's shard, unless a transfer from it is
+   * under way (asked for, or a part received, within a sampling interval): asking again
+   * would restart it.
    */
-  #askForTransfer(node: string): void {
+  #askForTransfer(group: Group, node: string): void {
     const now = this.#now();
-    const askedAt = this.#asked.get(node);
+    const askedAt = group.asked.get(node);
     if (askedAt !== undefined && now - askedAt < this.#sampleIntervalMs()) return;
-    this.#asked.set(node, now);
-    const request: TransferRequest = { from: this.#ref(), clocks: this.#state.clocks() };
-    this.#direct(node, TrackerEvent.transferRequest, request as unknown as JsonObject);
+    group.asked.set(node, now);
+    const request: TransferRequest = {
+      from: this.#ref(),
+      shard: group.shard,
+      clocks: group.state.clocks(),
+    };
+    this.#direct(node, TrackerEvent.transferRequest, toJson(request));
   }
 
   #sampleIntervalMs(): number {
@@ -374,15 +536,27 @@ export class Tracker {
   }
 
   /** Gives up transfers in parts that made no progress for a down period. */
-  #expireTransfers(): void {
-    const now = this.#now();
-    for (const transfers of [this.#outgoing, this.#incoming]) {
+  #expireTransfers(group: Group, now: number): void {
+    for (const transfers of [group.outgoing, group.incoming]) {
       for (const [node, transfer] of transfers) {
         if (now - transfer.progressAt > this.#downPeriodMs) transfers.delete(node);
       }
     }
-    for (const [node, askedAt] of this.#asked) {
-      if (now - askedAt >= this.#sampleIntervalMs()) this.#asked.delete(node);
+    for (const [node, askedAt] of group.asked) {
+      if (now - askedAt >= this.#sampleIntervalMs()) group.asked.delete(node);
+    }
+  }
+
+  /**
+   * Forgets, in this shard, peers that are up but have not been heard here for two down
+   * periods: they left the shard and their goodbye was lost, so what they left behind
+   * here would be ghosts. A peer that is down keeps its entries (hidden) for a healed
+   * partition, until it is forgotten everywhere.
+   */
+  #expireMembers(group: Group, now: number): void {
+    for (const member of [...group.members.values()]) {
+      if (now - member.heardAt <= 2 * this.#downPeriodMs) continue;
+      if (this.#liveness.isUp(member.ref)) this.#forgetMember(group, member.ref);
     }
   }
 
@@ -390,11 +564,11 @@ export class Tracker {
     const verdict = this.#liveness.check(this.#now(), this.#downPeriodMs, this.#permdownPeriodMs);
     for (const ref of verdict.down) {
       this.#logger.warn({ replica: replicaId(ref) }, "tracker peer down");
-      this.#report(this.#state.replicaDown(ref));
+      for (const group of this.#groupsOf(ref)) this.#report(group, group.state.replicaDown(ref));
     }
-    for (const { ref, wasUp } of verdict.permdown) {
+    for (const { ref } of verdict.permdown) {
       this.#logger.info({ replica: replicaId(ref) }, "tracker peer forgotten");
-      this.#forget(ref, wasUp);
+      this.#forgetEverywhere(ref);
     }
     if (this.#metrics) {
       const peers = this.#liveness.peers();
@@ -404,33 +578,69 @@ export class Tracker {
     }
   }
 
-  #forget(ref: ReplicaRef, wasUp: boolean): void {
-    this.#outgoing.delete(ref.name);
-    this.#incoming.delete(ref.name);
-    this.#asked.delete(ref.name);
-    if (wasUp) this.#report(this.#state.replicaDown(ref));
-    this.#report(this.#state.removeDownReplica(ref));
-    this.#generations.removeReplica(replicaId(ref));
+  /** The groups in which `ref` (this incarnation) is a member. */
+  #groupsOf(ref: ReplicaRef): Group[] {
+    return [...this.#groups.values()].filter((g) => g.members.get(ref.name)?.ref.vsn === ref.vsn);
+  }
+
+  #forgetEverywhere(ref: ReplicaRef): void {
+    for (const group of this.#groupsOf(ref)) this.#forgetMember(group, ref);
+  }
+
+  /** Forgets `ref` in one shard: its entries there leave, its context goes. */
+  #forgetMember(group: Group, ref: ReplicaRef): void {
+    const member = group.members.get(ref.name);
+    if (!member || member.ref.vsn !== ref.vsn) return;
+    group.members.delete(ref.name);
+    group.outgoing.delete(ref.name);
+    group.incoming.delete(ref.name);
+    group.asked.delete(ref.name);
+    this.#report(group, group.state.removeDownReplica(ref));
+    group.generations.removeReplica(replicaId(ref));
+  }
+
+  /** Records that `ref` was heard in the group's shard; returns whether it is new there. */
+  #meet(group: Group, ref: ReplicaRef): boolean {
+    const member = group.members.get(ref.name);
+    if (member?.ref.vsn === ref.vsn) {
+      member.heardAt = this.#now();
+      return false;
+    }
+    if (member) this.#forgetMember(group, member.ref);
+    group.members.set(ref.name, { ref, heardAt: this.#now() });
+    this.#report(group, group.state.replicaUp(ref));
+    return true;
   }
 
   #receive(event: string, payload: JsonObject | Uint8Array): void {
     if (this.#closed || !isJsonObject(payload)) return;
+    const shards = this.#pubsub.shards;
     try {
       switch (event) {
+        case TrackerEvent.alive:
+          this.#handle(event, parseAlive(payload), (m) => this.#onAlive(m));
+          break;
         case TrackerEvent.heartbeat:
-          this.#handle(event, parseHeartbeat(payload), (m) => this.#onHeartbeat(m));
+          this.#handle(event, parseHeartbeat(payload, shards), (m) => this.#onHeartbeat(m));
+          break;
+        case TrackerEvent.leave:
+          this.#handle(event, parseLeave(payload, shards), (m) => this.#onLeave(m));
           break;
         case TrackerEvent.transferRequest:
-          this.#handle(event, parseTransferRequest(payload), (m) => this.#onTransferRequest(m));
+          this.#handle(event, parseTransferRequest(payload, shards), (m) =>
+            this.#onTransferRequest(m),
+          );
           break;
         case TrackerEvent.transferAck:
-          this.#handle(event, parseTransferAck(payload), (m) => this.#onTransferAck(m));
+          this.#handle(event, parseTransferAck(payload, shards), (m) => this.#onTransferAck(m));
           break;
         case TrackerEvent.transferPart:
-          this.#handle(event, parseTransferPart(payload), (m) => this.#onTransferPart(m));
+          this.#handle(event, parseTransferPart(payload, shards), (m) => this.#onTransferPart(m));
           break;
         case TrackerEvent.transferPartAck:
-          this.#handle(event, parseTransferPartAck(payload), (m) => this.#onTransferPartAck(m));
+          this.#handle(event, parseTransferPartAck(payload, shards), (m) =>
+            this.#onTransferPartAck(m),
+          );
           break;
         case TrackerEvent.permdown:
           this.#handle(event, parsePermdown(payload), (m) => this.#onPermdown(m));
@@ -441,28 +651,44 @@ export class Tracker {
     }
   }
 
-  #onHeartbeat(message: Heartbeat): void {
-    const { from } = message;
-    if (from.name === this.replica.name) return;
-    this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - message.sentAt) / 1000);
+  /** Any heartbeat from a peer: node-wide liveness. Returns false for our own. */
+  #heard(from: ReplicaRef, sentAt: number): HeartbeatOutcome | undefined {
+    if (from.name === this.replica.name) return undefined;
+    this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
     const outcome = this.#liveness.heartbeat(from, this.#now());
     this.#peerAlive(from, outcome);
-    this.#pendingClocks = appendClock(this.#pendingClocks, {
-      replica: replicaId(from),
-      clock: message.clocks,
-    });
-    if (message.delta) {
-      this.#report(this.#state.merge(message.delta));
-      this.#generations.push(message.delta);
+    return outcome;
+  }
+
+  #onAlive(message: Alive): void {
+    this.#heard(message.from, message.sentAt);
+  }
+
+  #onHeartbeat(message: Heartbeat): void {
+    const { from } = message;
+    const outcome = this.#heard(from, message.sentAt);
+    const group = this.#groups.get(message.shard);
+    if (!outcome || !group) return;
+    const met = this.#meet(group, from);
+    const { clocks, delta } = message;
+    if (clocks) {
+      group.pendingClocks = appendClock(group.pendingClocks, {
+        replica: replicaId(from),
+        clock: clocks,
+      });
     }
-    // A peer that has not heard of this node (it is new, restarted, or back from a
-    // partition) hears of it now rather than at our next idle heartbeat, and a peer just
-    // met is asked at once for what it has rather than at the next clock sampling.
-    if (Object.hasOwn(message.clocks, this.#state.replica)) this.#known = true;
-    else this.#announceTo(from.name);
-    if (outcome.kind !== "refresh" && !dominates(this.#state.clocks(), message.clocks)) {
-      this.#askForTransfer(from.name);
+    if (delta) {
+      this.#report(group, group.state.merge(delta));
+      group.generations.push(delta);
     }
+    // A peer that has not heard of this node here (it is new to the shard, restarted, or
+    // back from a partition) hears of it now rather than at our next idle heartbeat, and
+    // a peer just met is asked at once for what it has rather than at the next sampling.
+    // Without clocks, a peer just met is taken for one that knows nothing of us.
+    if (clocks ? Object.hasOwn(clocks, group.state.replica) : !met) group.known = true;
+    else this.#announceTo(group, from.name);
+    const behind = clocks ? !dominates(group.state.clocks(), clocks) : met;
+    if ((met || outcome.kind !== "refresh") && behind) this.#askForTransfer(group, from.name);
   }
 
   #peerAlive(ref: ReplicaRef, outcome: HeartbeatOutcome): void {
@@ -471,77 +697,96 @@ export class Tracker {
         return;
       case "replaced":
         // A restarted node is a new replica: its previous life's entries go now.
-        this.#forget(outcome.old, outcome.oldWasUp);
+        this.#forgetEverywhere(outcome.old);
+        this.#logger.info({ replica: replicaId(ref) }, "tracker peer restarted");
         break;
-      case "up_again":
+      case "up_again": {
         this.#logger.info({ replica: replicaId(ref) }, "tracker peer up again");
+        const now = this.#now();
+        for (const group of this.#groupsOf(ref)) {
+          group.members.get(ref.name)!.heardAt = now;
+          this.#report(group, group.state.replicaUp(ref));
+        }
         break;
+      }
       case "new":
         this.#logger.info({ replica: replicaId(ref) }, "tracker peer up");
         break;
     }
-    this.#report(this.#state.replicaUp(ref));
+    // So that it knows this node now, not at our next idle heartbeat.
+    this.#direct(ref.name, TrackerEvent.alive, this.#aliveMessage());
+  }
+
+  #onLeave(message: Leave): void {
+    const group = this.#groups.get(message.shard);
+    if (group) this.#forgetMember(group, message.from);
   }
 
   #onTransferRequest(message: TransferRequest): void {
+    const group = this.#groups.get(message.shard);
+    if (!group) return;
     const to = message.from;
     // What a message holds besides its payload; "payload" is the longer of the two names.
-    const budget = this.#maxTransferBytes - jsonBytes({ from: this.#ref(), payload: null });
-    const cached = this.#generations.select(message.clocks);
+    const budget =
+      this.#maxTransferBytes - jsonBytes({ from: this.#ref(), shard: group.shard, payload: null });
+    const cached = group.generations.select(message.clocks);
     if (cached !== FULL_STATE && jsonBytes(cached) <= budget) {
-      this.#sendTransferAck(to, cached);
+      this.#sendTransferAck(group, to, cached);
       return;
     }
-    const transfer = this.#state.extract(message.clocks);
+    const transfer = group.state.extract(message.clocks);
     const id = ++this.#lastTransferId;
     const parts = splitTransfer(transfer, id, budget);
     if (parts.length === 1) {
-      this.#sendTransferAck(to, transfer);
+      this.#sendTransferAck(group, to, transfer);
       return;
     }
     this.#logger.debug({ to: replicaId(to), parts: parts.length }, "tracker transfer in parts");
     // A newer request replaces the transfer under way: the requester gave up on it.
     const outgoing = { to, id, parts, sent: 0, acked: new Set<number>(), progressAt: this.#now() };
-    this.#outgoing.set(to.name, outgoing);
-    this.#sendParts(outgoing);
+    group.outgoing.set(to.name, outgoing);
+    this.#sendParts(group, outgoing);
   }
 
-  #sendTransferAck(to: ReplicaRef, payload: Delta | Transfer): void {
-    const ack: TransferAck = { from: this.#ref(), payload };
-    this.#direct(to.name, TrackerEvent.transferAck, ack as unknown as JsonObject);
+  #sendTransferAck(group: Group, to: ReplicaRef, payload: Delta | Transfer): void {
+    const ack: TransferAck = { from: this.#ref(), shard: group.shard, payload };
+    this.#direct(to.name, TrackerEvent.transferAck, toJson(ack));
   }
 
   /** Sends parts until {@link TRANSFER_WINDOW} are unacknowledged, or none are left. */
-  #sendParts(outgoing: OutgoingTransfer): void {
+  #sendParts(group: Group, outgoing: OutgoingTransfer): void {
     const { to, parts, acked } = outgoing;
     while (outgoing.sent < parts.length && outgoing.sent - acked.size < TRANSFER_WINDOW) {
-      const message: TransferPartMessage = { from: this.#ref(), part: parts[outgoing.sent]! };
+      const part = parts[outgoing.sent]!;
+      const message: TransferPartMessage = { from: this.#ref(), shard: group.shard, part };
       outgoing.sent++;
-      this.#direct(to.name, TrackerEvent.transferPart, message as unknown as JsonObject);
+      this.#direct(to.name, TrackerEvent.transferPart, toJson(message));
     }
   }
 
   #onTransferPartAck(message: TransferPartAck): void {
     const { from, id, index } = message;
-    const outgoing = this.#outgoing.get(from.name);
-    if (!outgoing || outgoing.to.vsn !== from.vsn || outgoing.id !== id) return;
+    const group = this.#groups.get(message.shard);
+    const outgoing = group?.outgoing.get(from.name);
+    if (!group || !outgoing || outgoing.to.vsn !== from.vsn || outgoing.id !== id) return;
     if (index >= outgoing.sent || outgoing.acked.has(index)) return;
     outgoing.acked.add(index);
     outgoing.progressAt = this.#now();
-    if (outgoing.acked.size === outgoing.parts.length) this.#outgoing.delete(from.name);
-    else this.#sendParts(outgoing);
+    if (outgoing.acked.size === outgoing.parts.length) group.outgoing.delete(from.name);
+    else this.#sendParts(group, outgoing);
   }
 
   #onTransferPart(message: TransferPartMessage): void {
     const { from, part } = message;
-    // Parts answer our requests, which go to peers we know: from anyone else they
+    const group = this.#groups.get(message.shard);
+    // Parts answer our requests, which go to the shard's members: from anyone else they
     // would only make this node hold memory.
-    if (!this.#liveness.isCurrent(from)) return;
+    if (!group || group.members.get(from.name)?.ref.vsn !== from.vsn) return;
     const now = this.#now();
-    let incoming = this.#incoming.get(from.name);
+    let incoming = group.incoming.get(from.name);
     if (!incoming || incoming.from.vsn !== from.vsn || part.id > incoming.assembly.id) {
       incoming = { from, assembly: new TransferAssembly(part), progressAt: now };
-      this.#incoming.set(from.name, incoming);
+      group.incoming.set(from.name, incoming);
     } else if (part.id < incoming.assembly.id || part.count !== incoming.assembly.count) {
       // A part of a transfer that a newer one replaced, or one that contradicts its own.
       return;
@@ -552,39 +797,41 @@ export class Tracker {
     // A duplicate: neither progress nor worth an acknowledgement.
     if (assembly.received === received) return;
     incoming.progressAt = now;
-    this.#asked.set(from.name, now);
-    const ack: TransferPartAck = { from: this.#ref(), id: part.id, index: part.index };
-    this.#direct(from.name, TrackerEvent.transferPartAck, ack as unknown as JsonObject);
-    if (transfer) this.#mergeAnswer(from, transfer);
+    group.asked.set(from.name, now);
+    const ack: TransferPartAck = {
+      from: this.#ref(),
+      shard: group.shard,
+      id: part.id,
+      index: part.index,
+    };
+    this.#direct(from.name, TrackerEvent.transferPartAck, toJson(ack));
+    if (transfer) this.#mergeAnswer(group, from, transfer);
   }
 
   #onTransferAck(message: TransferAck): void {
-    this.#mergeAnswer(message.from, message.payload);
+    const group = this.#groups.get(message.shard);
+    if (group) this.#mergeAnswer(group, message.from, message.payload);
   }
 
   /** Merges what a peer sent in answer to our request. */
-  #mergeAnswer(from: ReplicaRef, payload: Delta | Transfer): void {
-    this.#asked.delete(from.name);
-    this.#report(this.#state.merge(payload));
-    if (payload.kind === "transfer") this.#generations.clear();
-    else this.#generations.push(payload);
+  #mergeAnswer(group: Group, from: ReplicaRef, payload: Delta | Transfer): void {
+    group.asked.delete(from.name);
+    this.#report(group, group.state.merge(payload));
+    if (payload.kind === "transfer") group.generations.clear();
+    else group.generations.push(payload);
   }
 
   #onPermdown(message: Permdown): void {
     const wasUp = this.#liveness.forget(message.from);
     if (wasUp === undefined) return;
     this.#logger.info({ replica: replicaId(message.from) }, "tracker peer left");
-    this.#forget(message.from, wasUp);
+    this.#forgetEverywhere(message.from);
   }
 
   /** Runs `handler` on a message that parsed; drops (and logs) one that did not. */
   #handle<T>(event: string, message: T | null, handler: (message: T) => void): void {
     if (message) handler(message);
     else this.#logger.warn({ event }, "malformed tracker message dropped");
-  }
-
-  #send(event: string, payload: JsonObject): void {
-    this.#pubsub.broadcast(this.#topic, event, payload, this.#subscriber);
   }
 
   #direct(node: string, event: string, payload: JsonObject): void {
@@ -595,9 +842,9 @@ export class Tracker {
     return { name: this.replica.name, vsn: this.replica.vsn };
   }
 
-  #report(changes: Changes): void {
+  #report(group: Group, changes: Changes): void {
     // Alone, nobody will ever ask for the delta: drop it instead of letting it grow.
-    if (!this.#pubsub.clustered && this.#state.hasDelta()) this.#state.takeDelta();
+    if (!this.#pubsub.clustered && group.state.hasDelta()) group.state.takeDelta();
     if (changes.joins.length === 0 && changes.leaves.length === 0) return;
     const byTopic = new Map<string, { joins: Entry[]; leaves: Entry[] }>();
     const slot = (topic: string) => {
@@ -612,4 +859,9 @@ export class Tracker {
     for (const entry of changes.leaves) slot(entry.topic).leaves.push(entry);
     for (const listener of this.#listeners) listener(byTopic);
   }
+}
+
+/** A message as the bus carries it: plain JSON data. */
+function toJson(message: object): JsonObject {
+  return message as JsonObject;
 }
