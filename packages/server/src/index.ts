@@ -7,6 +7,16 @@
  * @packageDocumentation
  * @module @tandem/server
  */
+export {
+  decodeEnvelope,
+  ENVELOPE_VERSION,
+  type Envelope,
+  EnvelopeError,
+  type EnvelopeErrorKind,
+  type EnvelopeResult,
+  encodeEnvelope,
+  MAX_ENVELOPE_FIELD_BYTES,
+} from "./bus-envelope.js";
 export type {
   Assigns,
   BroadcastInfo,
