@@ -14,7 +14,7 @@ class CollectingLogger extends Logger {
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-// The same configuration as `npm run docs`: the six entry points, `validation` with
+// The same configuration as `npm run docs`: the seven entry points, `validation` with
 // `notDocumented` and `invalidLink`, and warnings treated as errors.
 test("the API reference documents every public export and every {@link} resolves", async () => {
   const app = await Application.bootstrap({ options: `${root}typedoc.json` }, [
@@ -32,6 +32,7 @@ test("the API reference documents every public export and every {@link} resolves
   expect(logger.messages).toEqual([]);
   expect(project?.children?.map((module) => module.name).sort()).toEqual([
     "@tandem/client",
+    "@tandem/nats",
     "@tandem/protocol",
     "@tandem/react",
     "@tandem/redis",

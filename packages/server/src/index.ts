@@ -17,6 +17,7 @@ export {
   encodeEnvelope,
   MAX_ENVELOPE_FIELD_BYTES,
 } from "./bus-envelope.js";
+export { BusLink, type BusStats, type BusStatus, reconnectDelay } from "./bus-link.js";
 export type {
   Assigns,
   BroadcastInfo,

@@ -3,6 +3,12 @@
  */
 
 export { silentLogger } from "@tandem/server";
+export {
+  type ConformanceCluster,
+  type ConformanceEngine,
+  type ConformingAdapter,
+  describeAdapterConformance,
+} from "./adapter-conformance.js";
 export { type BindingsServer, startBindingsServer } from "./bindings-server.js";
 export { eventually, sleep } from "./eventually.js";
 export { type PresenceServer, startPresenceServer } from "./presence-server.js";
