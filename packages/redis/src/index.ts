@@ -12,3 +12,7 @@ export {
   type RedisAdapterStats,
   type RedisAdapterStatus,
 } from "./redis-adapter.js";
+export {
+  RedisClusterAdapter,
+  type RedisClusterAdapterOptions,
+} from "./redis-cluster-adapter.js";
