@@ -1,11 +1,13 @@
 /**
- * The cluster bus over Redis pub/sub: a {@link RedisAdapter} connects each node's `PubSub`
- * and presence tracker to the others; {@link clusterFromEnv} builds one from `REDIS_URL`.
+ * The cluster bus over Redis: a {@link RedisAdapter} (one Redis, pub/sub) or a
+ * {@link RedisClusterAdapter} (Redis Cluster, sharded pub/sub) connects each node's
+ * `PubSub` and presence tracker to the others; {@link clusterFromEnv} builds one from
+ * `REDIS_URL` or `REDIS_CLUSTER_URLS`.
  *
  * @packageDocumentation
  * @module @tandem/redis
  */
-export { type ClusterConfig, clusterFromEnv } from "./cluster-env.js";
+export { type ClusterConfig, clusterFromEnv, clusterSeeds } from "./cluster-env.js";
 export {
   RedisAdapter,
   type RedisAdapterOptions,

@@ -27,6 +27,12 @@ export type {
 } from "./channel.js";
 export { defineChannel } from "./channel.js";
 export {
+  BUS_VARIABLES,
+  type BusVariable,
+  busVariable,
+  replicationFromEnv,
+} from "./cluster-env.js";
+export {
   type ChannelRoute,
   type ConnectInfo,
   type ConnectionHandler,
