@@ -89,6 +89,8 @@ export class RedisClusterAdapter implements PubSubAdapter {
   /** Channels given up while the cluster was unreachable: Redis may still send them. */
   readonly #stale = new Set<string>();
   #closing: Promise<void> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #retries = 0;
 
   constructor(options: RedisClusterAdapterOptions) {
     this.nodeName =
@@ -227,6 +229,7 @@ export class RedisClusterAdapter implements PubSubAdapter {
 
   async #shutdown(): Promise<void> {
     this.#link.close();
+    clearTimeout(this.#retry);
     const cluster = this.#cluster;
     if (cluster.status === "end") return;
     if (cluster.status !== "ready") {
@@ -246,8 +249,13 @@ export class RedisClusterAdapter implements PubSubAdapter {
     return `${this.#prefix}:node:${node}`;
   }
 
-  /** Subscribes every channel not yet subscribed, and gives up the stale ones. */
+  /**
+   * Subscribes every channel not yet subscribed, and gives up the stale ones; tries
+   * again with backoff while some fail (a shard's subscriber connection not up yet).
+   */
   #onReady(): void {
+    clearTimeout(this.#retry);
+    if (this.#link.closed) return;
     const pending = [...this.#held].filter(([, held]) => held === "pending").map(([name]) => name);
     for (const name of this.#stale) {
       this.#cluster.sunsubscribe(name).then(
@@ -256,9 +264,14 @@ export class RedisClusterAdapter implements PubSubAdapter {
       );
     }
     Promise.all(pending.map((name) => this.#ssubscribe(name))).then(() => {
-      if (this.#cluster.status !== "ready") return;
+      if (this.#cluster.status !== "ready" || this.#link.closed) return;
       const always = [this.channels.broadcast, this.channels.direct];
       if (always.every((name) => this.#held.get(name) === "subscribed")) this.#link.set("ready");
+      if ([...this.#held.values()].includes("pending")) {
+        this.#retry = setTimeout(() => this.#onReady(), reconnectDelay(++this.#retries));
+      } else {
+        this.#retries = 0;
+      }
     });
   }
 
