@@ -188,7 +188,7 @@ export class NatsAdapter implements PubSubAdapter {
   }
 
   /**
-   * The first connection: the client's own reconnect loop only starts once it has
+   * Opens a connection: the client's own reconnect loop only starts once it has
    * connected, and a pending first connect cannot be cancelled, so until then the
    * adapter retries itself, one attempt at a time, until closed.
    */
@@ -230,10 +230,13 @@ export class NatsAdapter implements PubSubAdapter {
     connection.closed().then((err) => {
       if (this.#link.closed) return;
       // Only a fatal error (such as a refused authorisation) ends a connection that
-      // reconnects forever; nothing brings it back.
+      // reconnects forever: start over with a new one, as on the first connect.
       if (err) this.#link.failed(err, "nats");
-      this.#log.error({ err }, "NATS connection closed for good");
+      this.#log.error({ err }, "NATS connection closed; connecting anew");
+      this.#connection = undefined;
+      for (const channel of this.#channels.keys()) this.#channels.set(channel, undefined);
       this.#link.set("down");
+      this.#dial(0);
     });
   }
 
