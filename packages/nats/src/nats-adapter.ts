@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import {
+  connect,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  type Subscription,
+} from "@nats-io/transport-node";
 import {
   BusLink,
   type BusMessage,
@@ -46,6 +51,12 @@ export interface NatsAdapterOptions {
    * connection counts as lost and the client reconnects. Default 5 000.
    */
   pingIntervalMs?: number;
+  /**
+   * More client options: credentials (`user` and `pass`, `token`, `authenticator`) and
+   * `tls`. The ones the adapter's delivery depends on (servers, echo, reconnects, pings)
+   * are its own.
+   */
+  client?: Pick<NodeConnectionOptions, "user" | "pass" | "token" | "authenticator" | "tls">;
 }
 
 const DEFAULT_SERVERS = "nats://127.0.0.1:4222";
@@ -82,6 +93,7 @@ export class NatsAdapter implements PubSubAdapter {
   readonly #readyTimeoutMs: number;
   readonly #requireReady: boolean;
   readonly #pingIntervalMs: number;
+  readonly #client: NatsAdapterOptions["client"];
   /** Every channel this node holds, with its subscription while there is a connection. */
   readonly #channels = new Map<string, Subscription | undefined>();
   #connection: NatsConnection | undefined;
@@ -97,6 +109,7 @@ export class NatsAdapter implements PubSubAdapter {
     this.#readyTimeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     this.#requireReady = options.requireReady ?? true;
     this.#pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
+    this.#client = options.client;
     this.#log = (options.logger ?? defaultLogger()).child({
       component: "nats-adapter",
       node: this.nodeName,
@@ -194,6 +207,7 @@ export class NatsAdapter implements PubSubAdapter {
    */
   #dial(attempt: number): void {
     connect({
+      ...this.#client,
       servers: this.#servers,
       name: this.nodeName,
       noEcho: true,

@@ -25,13 +25,17 @@ async function sparePort(): Promise<number> {
  */
 export class NatsServer {
   #process: ChildProcess | undefined;
+  #args: readonly string[] = [];
 
   private constructor(readonly port: number) {}
 
-  /** Starts one on a spare port; resolves once it accepts connections. */
-  static async start(): Promise<NatsServer> {
+  /**
+   * Starts one on a spare port; resolves once it accepts connections. `args` go to
+   * nats-server as they are, e.g. `["--user", "u", "--pass", "p"]`.
+   */
+  static async start(args: readonly string[] = []): Promise<NatsServer> {
     const server = new NatsServer(await sparePort());
-    await server.restart();
+    await server.restart(args);
     return server;
   }
 
@@ -40,12 +44,16 @@ export class NatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  /** Starts nats-server on the same port; resolves once it accepts connections. */
-  async restart(): Promise<void> {
+  /**
+   * Starts nats-server on the same port, with `args` (default: those it last ran with);
+   * resolves once it accepts connections.
+   */
+  async restart(args: readonly string[] = this.#args): Promise<void> {
     if (this.#process) throw new Error("nats-server is already running");
+    this.#args = args;
     const child = spawn(
       process.env.NATS_SERVER ?? DEFAULT_BINARY,
-      ["--addr", "127.0.0.1", "--port", String(this.port)],
+      ["--addr", "127.0.0.1", "--port", String(this.port), ...args],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     this.#process = child;
