@@ -2,6 +2,7 @@
 // every published package, as a user writes it.
 import { configureStore } from "@reduxjs/toolkit";
 import { Presence as ClientPresence, Socket } from "@tandem/client";
+import { NatsAdapter } from "@tandem/nats";
 import { decodeServerFrame, type PresenceMeta, v2JsonSerializer } from "@tandem/protocol";
 import { SocketProvider, useChannel, useChannelEvent, usePresence } from "@tandem/react";
 import { clusterFromEnv, RedisAdapter } from "@tandem/redis";
@@ -53,6 +54,10 @@ export async function serve(): Promise<number> {
 
 export function redisBus(): RedisAdapter {
   return new RedisAdapter({ url: "redis://127.0.0.1:6379" });
+}
+
+export function natsBus(): NatsAdapter {
+  return new NatsAdapter({ servers: "nats://127.0.0.1:4222" });
 }
 
 export function roundTrip(): string {

@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
+import { natsClusterFromEnv } from "@tandem/nats";
 import { clusterFromEnv } from "@tandem/redis";
-import { defaultLogger } from "@tandem/server";
+import { busVariable, defaultLogger } from "@tandem/server";
 import { createRoomEndpoint } from "./room.js";
 
 const port = Number(process.env.PORT ?? 4000);
@@ -9,9 +10,11 @@ const nodes = Number(process.env.NODES ?? 1);
 const logger = defaultLogger();
 
 if (nodes > 1 && cluster.isPrimary) {
-  // Several processes on one machine: node:cluster shares the port, Redis shares presence.
-  if (!process.env.REDIS_URL) {
-    console.error("NODES > 1 needs REDIS_URL: the nodes share presence over Redis");
+  // Several processes on one machine: node:cluster shares the port, the bus shares presence.
+  if (!busVariable(process.env)) {
+    console.error(
+      "NODES > 1 needs REDIS_URL, REDIS_CLUSTER_URLS or NATS_URL: the nodes share presence over it",
+    );
     process.exit(1);
   }
   for (let i = 0; i < nodes; i++) cluster.fork();
@@ -26,7 +29,10 @@ if (nodes > 1 && cluster.isPrimary) {
     });
   }
 } else {
-  const { pubsub, replication } = clusterFromEnv(process.env, logger);
+  const { pubsub, replication } =
+    busVariable(process.env) === "NATS_URL"
+      ? natsClusterFromEnv(process.env, logger)
+      : clusterFromEnv(process.env, logger);
   const { endpoint, presence } = createRoomEndpoint({ pubsub, logger }, { replication });
   const address = await endpoint.listen(port, host);
   logger.info(

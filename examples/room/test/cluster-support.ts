@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { RedisServer, sparePort } from "@tandem/redis/testing";
+import { BUS_VARIABLES } from "@tandem/server";
 import { Presence, Socket } from "phoenix";
 import { WebSocket } from "ws";
 
@@ -13,31 +14,38 @@ export const processes: ChildProcess[] = [];
 export const sockets: Socket[] = [];
 export const redisServers: RedisServer[] = [];
 
+/**
+ * The variables that choose a node's bus engine and its prefix, e.g. `REDIS_URL` and
+ * `REDIS_PREFIX`, `REDIS_CLUSTER_URLS`, or `NATS_URL` and `NATS_PREFIX`.
+ */
+export type Bus = Readonly<Record<string, string>>;
+
+/** The environment without any bus variable, so that only `bus` chooses the engine. */
+function withoutBus(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const name of BUS_VARIABLES) delete rest[name];
+  return rest;
+}
+
 export class RoomNode {
   private constructor(
     readonly name: string,
     readonly port: number,
     readonly child: ChildProcess,
-    readonly redisUrl: string,
-    readonly prefix: string,
+    readonly bus: Bus,
   ) {}
 
   /** A new process with the same name and port: a new incarnation of this node. */
   restart(): Promise<RoomNode> {
-    return RoomNode.start(this.name, this.redisUrl, this.prefix, this.port);
+    return RoomNode.start(this.name, this.bus, this.port);
   }
 
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts examples/room as its own process, joined to the cluster over Redis. */
-  static async start(
-    name: string,
-    redisUrl: string,
-    prefix: string,
-    port?: number,
-  ): Promise<RoomNode> {
+  /** Starts examples/room as its own process, joined to the cluster over `bus`. */
+  static async start(name: string, bus: Bus, port?: number): Promise<RoomNode> {
     port ??= await sparePort();
     const child = spawn(
       process.execPath,
@@ -45,10 +53,9 @@ export class RoomNode {
       {
         cwd: root,
         env: {
-          ...process.env,
+          ...withoutBus(process.env),
           PORT: String(port),
-          REDIS_URL: redisUrl,
-          REDIS_PREFIX: prefix,
+          ...bus,
           NODE_NAME: name,
           TRACKER_BROADCAST_PERIOD_MS: String(BROADCAST_MS),
           TRACKER_DOWN_PERIOD_MS: String(DOWN_MS),
@@ -67,7 +74,7 @@ export class RoomNode {
       });
       child.once("exit", (code) => reject(new Error(`node ${name} exited with ${code}`)));
     });
-    return new RoomNode(name, port, child, redisUrl, prefix);
+    return new RoomNode(name, port, child, bus);
   }
 
   kill(signal: NodeJS.Signals): Promise<void> {
@@ -130,7 +137,9 @@ export async function cluster(count: number): Promise<{ redis: RedisServer; node
   redisServers.push(redis);
   const prefix = `cluster-test-${process.pid}-${Date.now()}`;
   const nodes = await Promise.all(
-    Array.from({ length: count }, (_, i) => RoomNode.start(`node-${i}`, redis.url, prefix)),
+    Array.from({ length: count }, (_, i) =>
+      RoomNode.start(`node-${i}`, { REDIS_URL: redis.url, REDIS_PREFIX: prefix }),
+    ),
   );
   return { redis, nodes };
 }

@@ -1,8 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { type BusMessage, defaultLogger, type Logger, type PubSubAdapter } from "@tandem/server";
+import {
+  type BusMessage,
+  decodeEnvelope,
+  defaultLogger,
+  type EnvelopeError,
+  encodeEnvelope,
+  type Logger,
+  type PubSubAdapter,
+} from "@tandem/server";
 import { Redis, type RedisOptions } from "ioredis";
-import { decodeEnvelope, type EnvelopeError, encodeEnvelope } from "./envelope.js";
 
 /**
  * Whether the bus carries messages: `"connecting"` until the first time both

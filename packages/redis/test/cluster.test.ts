@@ -1,8 +1,8 @@
-import { PubSub, shardChannel } from "@tandem/server";
+import { encodeEnvelope, PubSub, shardChannel } from "@tandem/server";
 import { eventually, type LogEntry, recordingLogger } from "@tandem/test-support";
 import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { encodeEnvelope, RedisAdapter } from "../src/index.js";
+import { RedisAdapter } from "../src/index.js";
 import { Collector, redisForFile, sparePort, uniquePrefix } from "./support.js";
 
 const redisUrl = redisForFile();

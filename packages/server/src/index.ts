@@ -7,6 +7,17 @@
  * @packageDocumentation
  * @module @tandem/server
  */
+export {
+  decodeEnvelope,
+  ENVELOPE_VERSION,
+  type Envelope,
+  EnvelopeError,
+  type EnvelopeErrorKind,
+  type EnvelopeResult,
+  encodeEnvelope,
+  MAX_ENVELOPE_FIELD_BYTES,
+} from "./bus-envelope.js";
+export { BusLink, type BusStats, type BusStatus, reconnectDelay } from "./bus-link.js";
 export type {
   Assigns,
   BroadcastInfo,
@@ -16,6 +27,12 @@ export type {
   RequestRef,
 } from "./channel.js";
 export { defineChannel } from "./channel.js";
+export {
+  BUS_VARIABLES,
+  type BusVariable,
+  busVariable,
+  replicationFromEnv,
+} from "./cluster-env.js";
 export {
   type ChannelRoute,
   type ConnectInfo,

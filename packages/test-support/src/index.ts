@@ -4,6 +4,12 @@
 
 export { silentLogger } from "@tandem/server";
 export {
+  type ConformanceCluster,
+  type ConformanceEngine,
+  type ConformingAdapter,
+  describeAdapterConformance,
+} from "./adapter-conformance.js";
+export {
   type BindingsServer,
   roomPresenceSchema,
   startBindingsServer,

@@ -1,11 +1,16 @@
+import { natsClusterFromEnv } from "@tandem/nats";
 import { clusterFromEnv } from "@tandem/redis";
+import { busVariable } from "@tandem/server";
 import { pino } from "pino";
 import { loadConfig } from "./config.js";
 import { createPairServer } from "./server.js";
 
 const config = loadConfig(process.env);
 const logger = pino({ name: "pair", level: config.logLevel });
-const { pubsub, replication } = clusterFromEnv(process.env, logger);
+const { pubsub, replication } =
+  busVariable(process.env) === "NATS_URL"
+    ? natsClusterFromEnv(process.env, logger)
+    : clusterFromEnv(process.env, logger);
 
 const server = await createPairServer({
   port: config.port,

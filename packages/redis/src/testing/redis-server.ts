@@ -1,7 +1,4 @@
-/**
- * Test support shipped as `@tandem/redis/testing`: a redis-server of one's own. Not for
- * production code.
- */
+/** A redis-server of one's own, for tests: part of `@tandem/redis/testing`. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 

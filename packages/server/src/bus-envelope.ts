@@ -1,5 +1,6 @@
 /**
- * The bytes a bus message travels as between nodes. Layout (big-endian lengths):
+ * The bytes a bus message travels as between nodes, the same on every engine (Redis,
+ * Redis Cluster, NATS). Layout (big-endian lengths):
  *
  *   offset 0  version   u8   {@link ENVELOPE_VERSION}
  *          1  flags     u8   bit 0 set: the payload is raw bytes; clear: UTF-8 JSON
@@ -12,7 +13,7 @@
  * broadcast costs its own size plus a small header. Everything here is pure: no I/O.
  */
 import { isJsonObject } from "@tandem/protocol";
-import type { BusMessage } from "@tandem/server";
+import type { BusMessage } from "./pubsub-adapter.js";
 
 /** The layout version; a receiver drops envelopes of any other version. */
 export const ENVELOPE_VERSION = 1;
