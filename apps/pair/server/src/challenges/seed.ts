@@ -9,6 +9,59 @@ export interface SeedChallenge {
   readonly starterCode: string;
 }
 
+/**
+ * A test is one call of a named function, so the challenges about a class and about timers
+ * come with a driver in their starter code, which the tests call.
+ */
+const LRU_STARTER = `class LRUCache {
+  constructor(capacity) {
+    this.capacity = capacity;
+  }
+
+  get(key) {
+    // your code here
+  }
+
+  put(key, value) {
+    // your code here
+  }
+}
+
+// Used by the tests: ["put", key, value] or ["get", key], what each returns (null for none).
+function replay(capacity, operations) {
+  const cache = new LRUCache(capacity);
+  return operations.map(([op, key, value]) =>
+    op === "put" ? (cache.put(key, value), null) : (cache.get(key) ?? null),
+  );
+}
+`;
+
+const DEBOUNCE_STARTER = `function debounce(fn, waitMs) {
+  // your code here
+}
+
+// Used by the tests: calls are [atMs, argument], or [atMs, "cancel"]; resolves with the
+// arguments fn was invoked with, once every timer has had time to fire.
+function trace(waitMs, calls) {
+  const invoked = [];
+  const debounced = debounce((argument) => invoked.push(argument), waitMs);
+  const last = Math.max(0, ...calls.map(([atMs]) => atMs));
+  return new Promise((resolve, reject) => {
+    for (const [atMs, argument] of calls) {
+      setTimeout(() => {
+        try {
+          if (argument === "cancel") debounced.cancel();
+          else debounced(argument);
+        } catch (err) {
+          reject(err);
+        }
+      }, atMs);
+    }
+    setTimeout(() => resolve(invoked), last + waitMs * 3);
+  });
+}
+`;
+
 /** The challenges every new installation starts with. */
 export const SEED_CHALLENGES: readonly SeedChallenge[] = [
   {
@@ -50,10 +103,10 @@ export const SEED_CHALLENGES: readonly SeedChallenge[] = [
       "or `undefined`; `put(key, value)` stores a value, and when the cache is full it first " +
       "evicts the entry that was used least recently (both `get` and `put` count as a use).\n\n" +
       "Both operations should run in constant time on average. Hint: a JavaScript `Map` " +
-      "remembers insertion order.",
-    starterCode:
-      "class LRUCache {\n  constructor(capacity) {\n    this.capacity = capacity;\n  }\n\n" +
-      "  get(key) {\n    // your code here\n  }\n\n  put(key, value) {\n    // your code here\n  }\n}\n",
+      "remembers insertion order.\n\n" +
+      "The tests call `replay(capacity, operations)`, already in the editor: it runs the " +
+      "operations on a new cache and lists what each returned. Keep it as it is.",
+    starterCode: LRU_STARTER,
   },
   {
     title: "Roman Numerals",
@@ -84,8 +137,10 @@ export const SEED_CHALLENGES: readonly SeedChallenge[] = [
       "the arguments of the last call. The returned function also has a `cancel()` method " +
       "that drops a pending invocation.\n\n" +
       "This is how a typing indicator avoids a message per keystroke: think about which " +
-      "timer to clear, and when.",
-    starterCode: "function debounce(fn, waitMs) {\n  // your code here\n}\n",
+      "timer to clear, and when.\n\n" +
+      "The tests call `trace(waitMs, calls)`, already in the editor: it makes each call at " +
+      "its time (or cancels) and lists the arguments `fn` was invoked with. Keep it as it is.",
+    starterCode: DEBOUNCE_STARTER,
   },
 ];
 
@@ -111,10 +166,7 @@ function call(fn: string, args: readonly unknown[], expected: unknown): TestCase
   return { function: fn, args: JSON.stringify(args), expected: JSON.stringify(expected) };
 }
 
-/**
- * The tests of the seed challenges, by title. LRU Cache and Debounce have none: a test
- * is one call of a named function, and they need a sequence of method calls or timers.
- */
+/** The tests of the seed challenges, by title. */
 export const SEED_TEST_CASES: Readonly<Record<string, readonly TestCase[]>> = {
   "Balanced Brackets": [
     call("isBalanced", ["{[()]}"], true),
@@ -196,9 +248,96 @@ export const SEED_TEST_CASES: Readonly<Record<string, readonly TestCase[]>> = {
     ),
     call("topWords", ["", 3], []),
   ],
+  "LRU Cache": [
+    call(
+      "replay",
+      [
+        2,
+        [
+          ["put", 1, "one"],
+          ["put", 2, "two"],
+          ["get", 1],
+          ["put", 3, "three"],
+          ["get", 2],
+          ["get", 3],
+          ["get", 1],
+        ],
+      ],
+      [null, null, "one", null, null, "three", "one"],
+    ),
+    call(
+      "replay",
+      [
+        2,
+        [
+          ["put", "a", 1],
+          ["put", "a", 10],
+          ["put", "b", 2],
+          ["put", "c", 3],
+          ["get", "a"],
+          ["get", "b"],
+        ],
+      ],
+      [null, null, null, null, null, 2],
+    ),
+    call("replay", [1, [["get", "missing"]]], [null]),
+  ],
+  Debounce: [
+    call(
+      "trace",
+      [
+        40,
+        [
+          [0, "a"],
+          [10, "b"],
+          [20, "c"],
+        ],
+      ],
+      ["c"],
+    ),
+    call(
+      "trace",
+      [
+        20,
+        [
+          [0, "a"],
+          [150, "b"],
+        ],
+      ],
+      ["a", "b"],
+    ),
+    call(
+      "trace",
+      [
+        40,
+        [
+          [0, "a"],
+          [10, "cancel"],
+        ],
+      ],
+      [],
+    ),
+  ],
 };
 
-/** Gives the seed challenges still in the database their tests; run once, by migration 0005. */
+/**
+ * Gives the seeded LRU Cache and Debounce the drivers their tests call, and their tests;
+ * run once, by the `0006_seed_test_drivers` migration, for installations seeded before.
+ */
+export async function seedTestDrivers(db: Kysely<Schema>): Promise<void> {
+  for (const challenge of SEED_CHALLENGES) {
+    if (challenge.title !== "LRU Cache" && challenge.title !== "Debounce") continue;
+    await db
+      .updateTable("challenges")
+      .set({ description: challenge.description, starter_code: challenge.starterCode })
+      .where("title", "=", challenge.title)
+      .where("author_id", "is", null)
+      .execute();
+  }
+  await seedTestCases(db);
+}
+
+/** Gives the seed challenges still in the database their tests; run by migrations 0005 and 0006. */
 export async function seedTestCases(db: Kysely<Schema>): Promise<void> {
   for (const [title, cases] of Object.entries(SEED_TEST_CASES)) {
     await db

@@ -5,7 +5,7 @@ import {
   type MigrationProvider,
   Migrator,
 } from "kysely";
-import { seedChallenges, seedTestCases } from "../challenges/seed.js";
+import { seedChallenges, seedTestCases, seedTestDrivers } from "../challenges/seed.js";
 import type { Schema } from "./schema.js";
 
 /** The two databases Pair runs on; column types differ slightly between them. */
@@ -134,6 +134,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .columns(["challenge_id", "id"])
           .execute();
       },
+    },
+    // The challenges about a class and about timers get drivers, so they can have tests.
+    "0006_seed_test_drivers": {
+      up: (db: Kysely<Schema>) => seedTestDrivers(db),
     },
   };
 }
