@@ -4,15 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPairServer, DEFAULT_LIVENESS, type PairServer } from "@tandem/pair-server";
 import { silentLogger } from "@tandem/server";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from "playwright-core";
-import { build } from "vite";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWeb, launchChromium } from "./browser.js";
 
 /**
  * Pair's presence in three real browsers with the server's real liveness timings: who is
@@ -20,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * and the pages around the room. It takes the screenshots of Pair's README.
  */
 
-const webRoot = fileURLToPath(new URL("../web", import.meta.url));
 // Into the README's folder only when asked (`PAIR_SCREENSHOTS=docs`), so that a test run
 // leaves the committed pictures alone; otherwise next to the other browser test's.
 const docs = fileURLToPath(
@@ -143,28 +136,10 @@ function awaySeen(page: Page): Promise<number[]> {
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "pair-presence-e2e-"));
-  // A build of its own: the other browser test builds into the app's dist at the same time.
   webDir = join(root, "web");
-  await build({
-    root: webRoot,
-    logLevel: "warn",
-    build: { outDir: webDir, emptyOutDir: true },
-  });
+  await buildWeb(webDir);
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
   await mkdir(docs, { recursive: true });
 }, 120_000);
 

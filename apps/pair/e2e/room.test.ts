@@ -4,24 +4,17 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPairServer, type PairServer } from "@tandem/pair-server";
 import { silentLogger } from "@tandem/server";
-import {
-  type Browser,
-  type BrowserContext,
-  chromium,
-  type Locator,
-  type Page,
-} from "playwright-core";
-import { build } from "vite";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWeb, launchChromium } from "./browser.js";
 
-const webRoot = fileURLToPath(new URL("../web", import.meta.url));
-const webDir = join(webRoot, "dist");
 const screenshots = fileURLToPath(new URL("./screenshots", import.meta.url));
 
 /** Bounded waits for what the other browser should see. */
 const SEEN = { timeout: 10_000, interval: 100 };
 
 let dataDir: string;
+let webDir: string;
 let server: PairServer;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -86,23 +79,11 @@ async function typeAtStart(page: Page, text: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  await build({ root: webRoot, logLevel: "warn" });
   dataDir = await mkdtemp(join(tmpdir(), "pair-e2e-"));
+  webDir = join(dataDir, "web");
+  await buildWeb(webDir);
   server = await startServer();
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -4,15 +4,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createPairServer, type PairServer } from "@tandem/pair-server";
 import { silentLogger } from "@tandem/server";
-import { type Browser, chromium, type Locator, type Page } from "playwright-core";
-import { build } from "vite";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildWeb, launchChromium } from "./browser.js";
 
 // Three people solving one challenge: its Markdown, its tests run in a worker and shared
 // with the room, the room's chat, and the editor's Tab key.
 
-const webRoot = fileURLToPath(new URL("../web", import.meta.url));
-const webDir = join(webRoot, "dist");
 const screenshots = fileURLToPath(new URL("./screenshots", import.meta.url));
 
 /** Bounded waits for what another browser should see. */
@@ -112,23 +110,11 @@ const runSummary = (page: Page) => page.getByRole("status", { name: "Test run" }
 const messages = (page: Page) => page.getByRole("list", { name: "Messages" }).getByRole("listitem");
 
 beforeAll(async () => {
-  await build({ root: webRoot, logLevel: "warn" });
   dataDir = await mkdtemp(join(tmpdir(), "pair-e2e-solve-"));
+  const webDir = join(dataDir, "web");
+  await buildWeb(webDir);
   server = await createPairServer({ port: 0, dataDir, logger: silentLogger, webDir });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
