@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import {
+  BusLink,
   type BusMessage,
-  decodeEnvelope,
+  type BusStats,
+  type BusStatus,
   defaultLogger,
-  type EnvelopeError,
   encodeEnvelope,
   type Logger,
   type PubSubAdapter,
+  reconnectDelay,
 } from "@tandem/server";
 import { Redis, type RedisOptions } from "ioredis";
 
@@ -16,7 +18,7 @@ import { Redis, type RedisOptions } from "ioredis";
  * connections are up and subscribed, `"ready"` while they are, `"down"` whenever they
  * are not after that (and after `close`).
  */
-export type RedisAdapterStatus = "connecting" | "ready" | "down";
+export type RedisAdapterStatus = BusStatus;
 
 /** RedisAdapter options. */
 export interface RedisAdapterOptions {
@@ -46,24 +48,13 @@ export interface RedisAdapterOptions {
   requireReady?: boolean;
 }
 
-/** Message counts since the adapter was created, for metrics. */
-export interface RedisAdapterStats {
-  /** Messages Redis accepted for delivery. */
-  readonly published: number;
-  /** Messages from other nodes handed to PubSub. */
-  readonly received: number;
-  /** Messages not sent: the bus was down, the publish failed, or they could not be wrapped. */
-  readonly dropped: number;
-  /** Messages from the bus that were not valid envelopes. */
-  readonly invalid: number;
-}
+/** Message counts since the adapter was created, for metrics (`published`: accepted by Redis). */
+export type RedisAdapterStats = BusStats;
 
 const DEFAULT_URL = "redis://127.0.0.1:6379";
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
 /** After this long a QUIT that got no answer gives way to closing the socket. */
 const QUIT_TIMEOUT_MS = 1000;
-/** Undecodable messages are logged at most this often, so a flood cannot flood the log. */
-const INVALID_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Connects a node's {@link @tandem/server!PubSub} to the others through Redis pub/sub.
@@ -96,17 +87,11 @@ export class RedisAdapter implements PubSubAdapter {
   readonly #log: Logger;
   readonly #readyTimeoutMs: number;
   readonly #requireReady: boolean;
-  readonly #statusListeners = new Set<(status: RedisAdapterStatus) => void>();
-  readonly #stats = { published: 0, received: 0, dropped: 0, invalid: 0 };
-  #status: RedisAdapterStatus = "connecting";
-  #receive: ((message: BusMessage) => void) | undefined;
+  readonly #link: BusLink;
   /** The Redis channels PubSub asked for, besides the two fixed ones. */
   readonly #channels = new Set<string>();
   #subscribed = false;
   #closing: Promise<void> | undefined;
-  #closed = false;
-  #lastError: Error | undefined;
-  #invalidLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RedisAdapterOptions = {}) {
     this.nodeName =
@@ -122,6 +107,7 @@ export class RedisAdapter implements PubSubAdapter {
       component: "redis-adapter",
       node: this.nodeName,
     });
+    this.#link = new BusLink(this.nodeName, this.#log, "redis bus");
 
     const url = options.url ?? DEFAULT_URL;
     const common: RedisOptions = {
@@ -159,19 +145,20 @@ export class RedisAdapter implements PubSubAdapter {
       this.#update();
     });
     this.#subscriber.on("error", (err: Error) => this.#onError("subscriber", err));
+    // Delivery never throws: inside ioredis's reply parser it would break the stream.
     this.#subscriber.on("messageBuffer", (_channel: Buffer, bytes: Buffer) =>
-      this.#onMessage(bytes),
+      this.#link.arrived(bytes),
     );
   }
 
   /** Whether the bus carries messages now. */
   get status(): RedisAdapterStatus {
-    return this.#status;
+    return this.#link.status;
   }
 
   /** A snapshot of the message counters. */
   get stats(): RedisAdapterStats {
-    return { ...this.#stats };
+    return this.#link.stats;
   }
 
   /**
@@ -179,8 +166,7 @@ export class RedisAdapter implements PubSubAdapter {
    * the function that removes it.
    */
   onStatus(listener: (status: RedisAdapterStatus) => void): () => void {
-    this.#statusListeners.add(listener);
-    return () => this.#statusListeners.delete(listener);
+    return this.#link.onStatus(listener);
   }
 
   /**
@@ -190,14 +176,13 @@ export class RedisAdapter implements PubSubAdapter {
    * `requireReady` is false.
    */
   async start(receive: (message: BusMessage) => void): Promise<void> {
-    if (this.#receive || this.#closed) throw new Error("RedisAdapter starts once, before close");
-    this.#receive = receive;
+    this.#link.start(receive, "RedisAdapter");
     // Failed attempts reject these promises but ioredis keeps retrying; errors reach
     // the "error" listeners, and the status tells when it worked.
     this.#publisher.connect().catch(() => {});
     this.#subscriber.connect().catch(() => {});
     try {
-      await this.#whenReady();
+      await this.#link.whenReady(this.#readyTimeoutMs, "RedisAdapter");
     } catch (err) {
       if (!this.#requireReady) {
         this.#log.warn({ err }, "Redis unreachable: serving local clients until it returns");
@@ -215,7 +200,7 @@ export class RedisAdapter implements PubSubAdapter {
 
   subscribe(channel: string): Promise<void> {
     const name = this.#channel(channel);
-    if (this.#closed || this.#channels.has(name)) return Promise.resolve();
+    if (this.#link.closed || this.#channels.has(name)) return Promise.resolve();
     this.#channels.add(name);
     // While down, the resubscribe on reconnect covers it.
     if (!this.#subscribed) return Promise.resolve();
@@ -253,8 +238,7 @@ export class RedisAdapter implements PubSubAdapter {
   }
 
   async #shutdown(): Promise<void> {
-    this.#closed = true;
-    this.#setStatus("down");
+    this.#link.close();
     await Promise.all([quit(this.#publisher), quit(this.#subscriber)]);
   }
 
@@ -268,52 +252,20 @@ export class RedisAdapter implements PubSubAdapter {
 
   #publish(channel: string, message: BusMessage): void {
     if (this.#publisher.status !== "ready") {
-      this.#stats.dropped++;
+      this.#link.dropped();
       return;
     }
     let bytes: Buffer;
     try {
       bytes = encodeEnvelope({ origin: this.nodeName, ...message });
     } catch (err) {
-      this.#stats.dropped++;
+      this.#link.dropped();
       this.#log.warn({ err, topic: message.topic, event: message.event }, "message not sent");
       return;
     }
     this.#publisher.publish(channel, bytes).then(
-      () => {
-        this.#stats.published++;
-      },
-      () => {
-        this.#stats.dropped++;
-      },
-    );
-  }
-
-  #onMessage(bytes: Buffer): void {
-    const result = decodeEnvelope(bytes);
-    if (!result.ok) {
-      this.#stats.invalid++;
-      this.#logInvalid(result.error);
-      return;
-    }
-    const { origin, topic, event, payload } = result.value;
-    if (origin === this.nodeName) return;
-    this.#stats.received++;
-    try {
-      this.#receive?.({ topic, event, payload });
-    } catch (err) {
-      // Thrown inside ioredis's reply parser it would break the connection's stream.
-      this.#log.error({ err, topic, event }, "delivering a bus message failed");
-    }
-  }
-
-  #logInvalid(error: EnvelopeError): void {
-    const now = Date.now();
-    if (now - this.#invalidLoggedAt < INVALID_LOG_INTERVAL_MS) return;
-    this.#invalidLoggedAt = now;
-    this.#log.warn(
-      { kind: error.kind, reason: error.message, invalid: this.#stats.invalid },
-      "dropped undecodable bus messages",
+      () => this.#link.sent(),
+      () => this.#link.dropped(),
     );
   }
 
@@ -331,62 +283,14 @@ export class RedisAdapter implements PubSubAdapter {
   }
 
   #onError(connection: "publisher" | "subscriber", err: Error): void {
-    this.#lastError = err;
-    // Every reconnect attempt fails with an error; the status change is what to log.
-    this.#log.debug({ err, connection }, "redis connection error");
+    this.#link.failed(err, connection);
   }
 
   #update(): void {
-    if (this.#closed) return;
-    if (this.#publisher.status === "ready" && this.#subscribed) this.#setStatus("ready");
-    else if (this.#status !== "connecting") this.#setStatus("down");
+    if (this.#link.closed) return;
+    if (this.#publisher.status === "ready" && this.#subscribed) this.#link.set("ready");
+    else if (this.#link.status !== "connecting") this.#link.set("down");
   }
-
-  #setStatus(status: RedisAdapterStatus): void {
-    const previous = this.#status;
-    if (status === previous) return;
-    this.#status = status;
-    if (this.#closed) this.#log.info({}, "redis bus closed");
-    else if (status === "down") {
-      this.#log.warn(
-        { err: this.#lastError },
-        "redis bus down: cluster messages are dropped until it is back",
-      );
-    } else {
-      this.#lastError = undefined;
-      this.#log.info({ dropped: this.#stats.dropped }, "redis bus ready");
-    }
-    for (const listener of [...this.#statusListeners]) {
-      try {
-        listener(status);
-      } catch (err) {
-        this.#log.error({ err }, "status listener failed");
-      }
-    }
-  }
-
-  #whenReady(): Promise<void> {
-    if (this.#status === "ready") return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stop();
-        const reason = this.#lastError ? `: ${this.#lastError.message}` : "";
-        reject(new Error(`Redis not ready after ${this.#readyTimeoutMs} ms${reason}`));
-      }, this.#readyTimeoutMs);
-      const stop = this.onStatus((status) => {
-        if (status === "ready") resolve();
-        else if (this.#closed) reject(new Error("RedisAdapter closed while starting"));
-        else return;
-        clearTimeout(timer);
-        stop();
-      });
-    });
-  }
-}
-
-/** Exponential backoff from 100 ms up to 2 s, jittered so restarted Redis is not stampeded. */
-function reconnectDelay(attempt: number): number {
-  return Math.round(Math.min(50 * 2 ** attempt, 2000) * (0.5 + Math.random() / 2));
 }
 
 /**

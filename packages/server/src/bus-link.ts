@@ -32,6 +32,7 @@ const INVALID_LOG_INTERVAL_MS = 10_000;
 export class BusLink {
   readonly #nodeName: string;
   readonly #log: Logger;
+  readonly #name: string;
   readonly #statusListeners = new Set<(status: BusStatus) => void>();
   readonly #counts = { published: 0, received: 0, dropped: 0, invalid: 0 };
   #status: BusStatus = "connecting";
@@ -40,10 +41,14 @@ export class BusLink {
   #lastError: Error | undefined;
   #invalidLoggedAt = Number.NEGATIVE_INFINITY;
 
-  /** `log` names the engine; messages from `nodeName` are this node's own. */
-  constructor(nodeName: string, log: Logger) {
+  /**
+   * `log` names the engine; messages from `nodeName` are this node's own. `name` starts
+   * the status lines in the log ("bus down: ...", "redis bus ready").
+   */
+  constructor(nodeName: string, log: Logger, name = "bus") {
     this.#nodeName = nodeName;
     this.#log = log;
+    this.#name = name;
   }
 
   /** The current status. */
@@ -135,11 +140,11 @@ export class BusLink {
     if (status === "down") {
       this.#log.warn(
         { err: this.#lastError },
-        "bus down: cluster messages are dropped until it is back",
+        `${this.#name} down: cluster messages are dropped until it is back`,
       );
     } else {
       this.#lastError = undefined;
-      this.#log.info({ dropped: this.#counts.dropped }, "bus ready");
+      this.#log.info({ dropped: this.#counts.dropped }, `${this.#name} ready`);
     }
     this.#notify();
   }
@@ -150,7 +155,7 @@ export class BusLink {
     this.#closed = true;
     const changed = this.#status !== "down";
     this.#status = "down";
-    this.#log.info({}, "bus closed");
+    this.#log.info({}, `${this.#name} closed`);
     if (changed) this.#notify();
   }
 
