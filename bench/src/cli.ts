@@ -26,6 +26,9 @@ common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
   --profile            write a CPU profile of each server (DIR/profiles)
+  --callgrind          run each server under callgrind and count the instructions it
+                       executes (typing: per change; repeatable whatever else runs, but
+                       some fifty times slower, so keep the rate low)
   --rounds N           run each scenario N times and count in how many rounds each target
                        was met (these cores are shared: one run can mislead)
 join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000 --workers 2
@@ -59,6 +62,7 @@ function parse(argv: string[]): {
   targets?: Target[];
   outDir?: string;
   profile: boolean;
+  callgrind: boolean;
   rounds: number;
   options: Record<string, unknown>;
 } {
@@ -74,13 +78,19 @@ function parse(argv: string[]): {
         ? [first as Scenario]
         : null;
   if (!scenarios) throw new Error(`unknown scenario "${first}"\n${USAGE}`);
-  const parsed: ReturnType<typeof parse> = { scenarios, profile: false, rounds: 1, options: {} };
+  const parsed: ReturnType<typeof parse> = {
+    scenarios,
+    profile: false,
+    callgrind: false,
+    rounds: 1,
+    options: {},
+  };
   for (let i = 0; i < rest.length; i++) {
     const flag = rest[i]!;
     if (!flag.startsWith("--")) throw new Error(`unexpected argument "${flag}"`);
     const name = flag.slice(2);
-    if (name === "profile") {
-      parsed.profile = true;
+    if (name === "profile" || name === "callgrind") {
+      parsed[name] = true;
       continue;
     }
     const value = rest[++i];
@@ -157,11 +167,14 @@ try {
     const verdicts = new Map<string, { met: number; details: string[] }>();
     for (let round = 1; round <= args.rounds; round++) {
       if (args.rounds > 1) process.stderr.write(`${scenario}: round ${round} of ${args.rounds}\n`);
+      // Every other round in reverse order, so that going first or second favours no target.
+      const targets = args.targets ?? DEFAULT_TARGETS[scenario];
       const report = await runScenario(scenario, {
-        targets: args.targets ?? DEFAULT_TARGETS[scenario],
+        targets: round % 2 === 0 ? [...targets].reverse() : targets,
         options,
         ...(args.outDir ? { outDir: args.outDir } : {}),
         profile: args.profile,
+        callgrind: args.callgrind,
       });
       for (const check of report.checks) {
         const verdict = verdicts.get(check.target) ?? { met: 0, details: [] };

@@ -145,6 +145,8 @@ export interface RunOptions<S extends Scenario> {
   profile?: boolean;
   /** Print the table (default true). */
   print?: boolean;
+  /** Run each server under callgrind and report the instructions it executed. */
+  callgrind?: boolean;
 }
 
 export interface TargetRun<S extends Scenario> {
@@ -246,6 +248,7 @@ export async function runScenario<S extends Scenario>(
         servers.push(
           await startServer(target, {
             ...(profileTarget ? { cpuProfileDir: profileTarget } : {}),
+            ...(run.callgrind ? { callgrindDir: join(outDir, "callgrind") } : {}),
           }),
         );
       }

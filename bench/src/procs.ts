@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -32,12 +33,16 @@ function spawnTs(
   args: string[],
   nodeFlags: string[],
   env: Record<string, string> = {},
+  wrapper: string[] = [],
 ): ChildProcess {
   hookExit();
+  // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
+  const execArgv = ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags];
   const child = fork(join(here, file), args, {
     cwd: repoRoot,
-    // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
-    execArgv: ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags],
+    ...(wrapper.length > 0
+      ? { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath, ...execArgv] }
+      : { execArgv }),
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, NODE_ENV: "production", ...env },
   });
@@ -73,6 +78,11 @@ export async function startServer(
     env?: Record<string, string>;
     /** Tag of its output lines (default the target). */
     name?: string;
+    /**
+     * Run the server under callgrind, its dumps in this directory: `/stats` then reports
+     * the instructions executed since its last `?reset` (see servers/instruction-count.ts).
+     */
+    callgrindDir?: string;
   } = {},
 ): Promise<ServerProcess> {
   const [file, args] = SERVER_FILES[target];
@@ -81,13 +91,36 @@ export async function startServer(
   if (options.cpuProfileDir) {
     flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
-  const child = spawnTs(file, args, flags, options.env);
+  const env = { ...options.env };
+  const wrapper: string[] = [];
+  if (options.callgrindDir) {
+    mkdirSync(options.callgrindDir, { recursive: true });
+    // A name of its own per start: callgrind numbers its dumps after the file name.
+    const stem = `${tag.replace(/\W+/g, "-")}-${Date.now()}`;
+    env.TANDEM_CALLGRIND_OUT = join(options.callgrindDir, stem);
+    wrapper.push(
+      "valgrind",
+      "--tool=callgrind",
+      // V8 writes the code it runs: valgrind must notice code rewritten in place.
+      "--smc-check=all-non-file",
+      "--instr-atstart=no",
+      `--callgrind-out-file=${env.TANDEM_CALLGRIND_OUT}`,
+    );
+    // No compiler or GC threads finishing at times of their own: the count repeats.
+    flags.push("--single-threaded");
+  }
+  const child = spawnTs(file, args, flags, env, wrapper);
   child.stderr?.on("data", (chunk: Buffer) => {
     process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`${target} did not start in 30 s`)), 30_000);
+    // Under callgrind everything runs some fifty times slower.
+    const startMs = options.callgrindDir ? 600_000 : 30_000;
+    const timer = setTimeout(
+      () => reject(new Error(`${target} did not start in ${startMs / 1000} s`)),
+      startMs,
+    );
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening (\d+)/.exec(out);

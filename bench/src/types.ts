@@ -207,6 +207,8 @@ export interface TypingResult extends Common {
   /** Frames delivered to all clients during the typing phase. */
   messages: number;
   serverCpuS: number;
+  /** Instructions the server executed in the typing phase, when run under callgrind. */
+  serverInstructions: number | null;
   durationS: number;
   serverPeakRss: number;
 }

@@ -120,6 +120,7 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
     latencyMs: latency,
     messages,
     serverCpuS: serverCpuSeconds(before, after),
+    serverInstructions: after.instructions,
     durationS,
     serverPeakRss: after.peakRss,
     failed,

@@ -288,6 +288,7 @@ function typingTable(report: Report<"typing">): string {
     "messages",
     "server CPU s",
     "× ceiling",
+    "server Minstr/change",
     "loadgen CPU s",
   ];
   const rows: Row[] = ok(report).map(({ label, r }) => [
@@ -302,6 +303,7 @@ function typingTable(report: Report<"typing">): string {
     count(r.messages),
     fixed(r.serverCpuS),
     ratio(r.serverCpuS, ceiling?.serverCpuS),
+    r.serverInstructions === null ? "—" : fixed(r.serverInstructions / r.toggles / 1e6, 3),
     fixed(r.loadgenCpuS),
   ]);
   return markdown(header, [...rows, ...failedRows(report, header.length)]);
@@ -433,6 +435,16 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
         met: p50 <= nc.latencyMs.p50 && p99 <= nc.latencyMs.p99 && cpu <= ncCpu,
         detail: `p50 ${fixed(p50, 1)} vs ${fixed(nc.latencyMs.p50, 1)} ms, p99 ${fixed(p99, 1)} vs ${fixed(nc.latencyMs.p99, 1)} ms, CPU per change ${fixed(cpu * 1000)} vs ${fixed(ncCpu * 1000)} ms`,
       });
+      if (t.serverInstructions !== null && nc.serverInstructions !== null) {
+        // Under callgrind latency means nothing, but the count is the same on a busy machine.
+        const per = t.serverInstructions / t.toggles;
+        const ncPer = nc.serverInstructions / nc.toggles;
+        out.push({
+          target: "typing: Tandem executes ≤ coalesce:false's instructions per change",
+          met: per <= ncPer,
+          detail: `${fixed(per / 1e6, 3)} vs ${fixed(ncPer / 1e6, 3)} M instructions (${((per / ncPer - 1) * 100).toFixed(1)} %)`,
+        });
+      }
     }
     const raw = find(report, "raw")?.result as TypingResult | undefined;
     if (t && raw) {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeHeapSnapshot } from "node:v8";
+import { countedSinceStart, counting, startCounting } from "./instruction-count.js";
 
 /** What a server reports at `GET /stats`. CPU in microseconds, memory in bytes. */
 export interface ServerStats {
@@ -17,6 +18,8 @@ export interface ServerStats {
   external: number;
   arrayBuffers: number;
   connections: number;
+  /** Instructions executed since the last `?reset`, when run under callgrind; else null. */
+  instructions: number | null;
 }
 
 declare const gc: (() => void) | undefined;
@@ -34,14 +37,19 @@ export function statsServer(
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 250);
   sampler.unref();
-  return createServer((req: IncomingMessage, res: ServerResponse) => {
+  return createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (url.pathname === "/stats") {
       if (url.searchParams.has("gc") && typeof gc === "function") {
         gc();
         gc();
       }
-      if (url.searchParams.has("reset")) peakRss = process.memoryUsage.rss();
+      const reset = url.searchParams.has("reset");
+      if (reset) {
+        peakRss = process.memoryUsage.rss();
+        await startCounting();
+      }
+      const instructions = reset ? (counting ? 0 : null) : await countedSinceStart();
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
       peakRss = Math.max(peakRss, memory.rss);
@@ -56,6 +64,7 @@ export function statsServer(
         external: memory.external,
         arrayBuffers: memory.arrayBuffers,
         connections: connections(),
+        instructions,
       };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
       return;
