@@ -40,10 +40,19 @@ afterEach(async () => {
   }
 });
 
-async function startEndpoint(prefix: string, nodeName: string): Promise<string> {
+/** A Redis whose subscriptions take a while to be confirmed, as a busy server's do. */
+class SlowToSubscribe extends RedisAdapter {
+  override async subscribe(channel: string): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return super.subscribe(channel);
+  }
+}
+
+async function startEndpoint(prefix: string, nodeName: string, slow = false): Promise<string> {
   const logger = recordingLogger();
+  const options = { url: redisUrl(), prefix, nodeName, logger };
   const pubsub = new PubSub({
-    adapter: new RedisAdapter({ url: redisUrl(), prefix, nodeName, logger }),
+    adapter: slow ? new SlowToSubscribe(options) : new RedisAdapter(options),
   });
   const endpoint = new Endpoint({ pubsub, logger }).mount("/socket", handler);
   endpoints.push(endpoint);
@@ -80,4 +89,18 @@ it("carries a channel broadcast from a client on one endpoint to a client on ano
   await alice.next((f) => f[3] === "shout" && isJsonObject(f[4]) && f[4].text === "fence");
   expect(alice.frames.filter((f) => f[3] === "shout")).toHaveLength(2);
   expect(carol.frames.filter((f) => f[3] === "shout")).toEqual([]);
+});
+
+it("replies to a join only once the node hears the topic's broadcasts from other nodes", async () => {
+  const prefix = uniquePrefix("endpoint");
+  const [urlA, urlB] = await Promise.all([
+    startEndpoint(prefix, "node-a"),
+    startEndpoint(prefix, "node-b", true),
+  ]);
+  const alice = await joinedClient(urlA, "room:first");
+  // Bob is the first on his node in this room: the reply must wait for the subscription.
+  const bob = await joinedClient(urlB, "room:first");
+  alice.send(["1", "2", "room:first", "shout", { text: "right after your join" }]);
+  const heard = await bob.next((f) => f[3] === "shout", 2000);
+  expect(heard[4]).toEqual({ text: "right after your join" });
 });

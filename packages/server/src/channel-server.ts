@@ -47,6 +47,25 @@ type Task = () => unknown;
 
 let ownerSequence = 0;
 
+/**
+ * How long a join reply waits for the bus to confirm a new subscription. A bus that slow
+ * is failing: the join goes ahead, and the adapter's resubscribe catches up.
+ */
+const SUBSCRIBE_WAIT_MS = 2000;
+
+/** Resolves when `promise` does, or after `ms`, whichever is first. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // One intercept set per channel definition, shared by every channel of it.
 const intercepts = new WeakMap<ChannelDefinition<never>, ReadonlySet<string>>();
 
@@ -147,9 +166,20 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
       this.#exit("shutdown", false);
       return result;
     }
+    // The client may act on the reply at once (ask someone on another node to speak):
+    // the reply waits until the bus confirms this node hears the topic's shard.
+    const pubsub = this.#host.pubsub;
+    const release = pubsub.hold(pubsub.shardOf(this.topic));
+    const pending = pubsub.pendingSubscription(this.topic);
+    if (pending) await within(pending, SUBSCRIBE_WAIT_MS);
+    if (this.#state === "closed") {
+      release();
+      return error({ reason: "join crashed" });
+    }
     this.#state = "joined";
     this.#host.metrics.channels.inc();
-    this.#host.pubsub.subscribe(this.topic, this);
+    pubsub.subscribe(this.topic, this);
+    release();
     return result;
   }
 

@@ -155,7 +155,15 @@ export class PubSub {
    * the adapter can tell (at once while the bus is down, or when no one subscribed).
    */
   whenSubscribed(topic: string): Promise<void> {
-    return this.#subscriptions.get(this.shardOf(topic)) ?? Promise.resolve();
+    return this.pendingSubscription(topic) ?? Promise.resolve();
+  }
+
+  /**
+   * The bus's confirmation of `topic`'s shard subscription while it is awaited, or
+   * `undefined` once it came (or when there is no bus), so that a join needs no wait.
+   */
+  pendingSubscription(topic: string): Promise<void> | undefined {
+    return this.#subscriptions.get(this.shardOf(topic));
   }
 
   /** Whether this node serves a topic of `shard`, or holds it. */
@@ -196,7 +204,12 @@ export class PubSub {
     const count = (this.#interest.get(shard) ?? 0) + 1;
     this.#interest.set(shard, count);
     if (count > 1) return;
-    if (this.#adapter) this.#subscriptions.set(shard, this.#adapter.subscribe(shardChannel(shard)));
+    if (this.#adapter) {
+      const pending: Promise<void> = this.#adapter.subscribe(shardChannel(shard)).then(() => {
+        if (this.#subscriptions.get(shard) === pending) this.#subscriptions.delete(shard);
+      });
+      this.#subscriptions.set(shard, pending);
+    }
     this.#notify(shard, true);
   }
 
