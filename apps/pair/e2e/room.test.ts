@@ -54,6 +54,36 @@ async function participantNames(page: Page): Promise<string[]> {
 }
 
 /** The editor's text, line by line, without the other users' caret labels drawn into it. */
+/** A fresh browser signed in through the form, on the lobby. */
+async function signedInPage(email: string, password: string): Promise<Page> {
+  const page = await newPage();
+  await page.goto(`${server.url}/sign-in`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(/\/challenges$/);
+  return page;
+}
+
+/** Records, in the page, the name of every participant ever shown as reconnecting. */
+async function watchReconnecting(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { reconnectingSeen: string[] }).reconnectingSeen = seen;
+    new MutationObserver(() => {
+      for (const item of document.querySelectorAll(".participant.reconnecting .name")) {
+        seen.push(item.textContent ?? "");
+      }
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+function reconnectingSeen(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () => (window as unknown as { reconnectingSeen: string[] }).reconnectingSeen,
+  );
+}
+
 async function editorText(page: Page): Promise<string> {
   return page.locator(".cm-content").evaluate((el) =>
     Array.from(el.querySelectorAll(".cm-line"), (line) => {
@@ -229,4 +259,28 @@ describe("Pair in two browsers", () => {
     await bob.close();
     await expect.poll(() => participants(ada).count(), SEEN).toBe(1);
   }, 30_000);
+
+  it("shows someone whose connection dropped as reconnecting, for a short drop only", async () => {
+    bob = await signedInPage("bob@example.com", "battery staple");
+    await bob.goto(roomUrl);
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(2);
+    await watchReconnecting(ada);
+    const notices = ada.getByRole("list", { name: "Room notices" });
+    const noticesBefore = await notices.getByRole("listitem").allTextContents();
+
+    // A reload drops Bob's connection without leaving the room: he is kept, marked
+    // reconnecting, and back before the grace period ends, with no "left" or "joined".
+    await bob.reload();
+    await bob.getByText("Connected").waitFor();
+    await expect.poll(() => reconnectingSeen(ada), SEEN).toContain("Bob");
+    await expect.poll(() => ada.locator(".participant.reconnecting").count(), SEEN).toBe(0);
+    expect(await participantNames(ada)).toEqual(["Ada", "Bob"]);
+    expect(await notices.getByRole("listitem").allTextContents()).toEqual(noticesBefore);
+
+    // A closed tab is a drop that does not end: reconnecting, then gone.
+    await bob.close();
+    const bobOnAda = participants(ada).filter({ hasText: /^Bob/ });
+    await expect.poll(() => bobOnAda.locator(".status").textContent(), SEEN).toBe("reconnecting");
+    await expect.poll(() => participants(ada).count(), SEEN).toBe(1);
+  }, 40_000);
 });

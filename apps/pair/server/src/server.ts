@@ -46,7 +46,7 @@ export interface PairServerOptions {
   webDir?: string;
   /** Browser origins allowed to open the socket besides the server's own host. */
   allowedOrigins?: readonly string[];
-  /** Quiet period before `typing` reverts to false (ms). Default 3000. */
+  /** Quiet period before `typing` and `writing` revert to false (ms). Default 3000. */
   typingQuietMs?: number;
   /** Document updates stored before they are compacted into a snapshot. Default 200. */
   compactAfter?: number;

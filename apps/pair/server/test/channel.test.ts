@@ -6,12 +6,9 @@ import { PubSub } from "@tandem/server";
 import { silentLogger } from "@tandem/test-support";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { Awareness, encodeAwarenessUpdate } from "y-protocols/awareness";
 import * as Y from "yjs";
 import { TokenSigner } from "../src/accounts/token.js";
 import { SEED_TEST_CASES } from "../src/challenges/seed.js";
-import { type AwarenessEntry, decodeAwareness } from "../src/docs/awareness.js";
-import { PALETTE } from "../src/docs/colors.js";
 import { SOLUTION_TEXT } from "../src/docs/documents.js";
 import { createPairServer } from "../src/index.js";
 import { allowInserts, failInserts, postgresBackend } from "./databases.js";
@@ -98,7 +95,22 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.slice().buffer;
 }
 
-type Meta = { first_name: string; user_id: number; typing: boolean; away: boolean; color: string };
+/** A caret at `index` of the tab's text, as the web app sets it in presence. */
+function caretAt(tab: Tab, index: number): { anchor: object; head: object } {
+  const at = Y.createRelativePositionFromTypeIndex(tab.doc.getText(SOLUTION_TEXT), index);
+  const json = Y.relativePositionToJSON(at) as object;
+  return { anchor: json, head: json };
+}
+
+type Meta = {
+  first_name: string;
+  user_id: number;
+  typing: boolean;
+  writing: boolean;
+  away: boolean;
+  color: string;
+  caret: { anchor: unknown; head: unknown } | null;
+};
 
 /** A browser tab in a challenge room: a socket, the channel, presence and a Y.Doc. */
 class Tab {
@@ -285,11 +297,15 @@ describe("challenge channel", () => {
         {
           first_name: "Ada",
           user_id: user.id,
-          typing: false,
           away: false,
           // Chosen by the server: the client draws them, never picks them.
           color: expect.stringMatching(/^#[0-9a-f]{6}$/),
           color_light: expect.stringMatching(/^#[0-9a-f]{8}$/),
+          // Set by the member with presence_update.
+          typing: false,
+          writing: false,
+          caret: null,
+          member: expect.any(String),
           phx_ref: expect.any(String),
         },
       ],
@@ -324,7 +340,10 @@ describe("challenge channel", () => {
     const key = String(ada.user.id);
     await waitFor(() => bobTab.metas()[key] !== undefined, "Ada present");
 
-    expect(await pushReply(adaTab.channel, "typing", {})).toEqual({ status: "ok", response: {} });
+    expect(await pushReply(adaTab.channel, "presence_update", { typing: true })).toEqual({
+      status: "ok",
+      response: { changed: true },
+    });
     await waitFor(() => bobTab.metas()[key]?.[0]?.typing === true, "typing true");
     const startedAt = Date.now();
     await waitFor(() => bobTab.metas()[key]?.[0]?.typing === false, "typing false", 2000);
@@ -353,19 +372,12 @@ describe("challenge channel", () => {
     await waitFor(() => tabs[0]!.metas()[String(dee.user.id)] !== undefined, "Dee listed");
     expect(tabs[0]!.metas()[String(dee.user.id)]![0]!.color).toBe(colors[1]);
 
-    // Dee's caret carries the same colour as Dee's presence.
-    const relayed: AwarenessEntry[][] = [];
-    tabs[0]!.channel.on<ArrayBuffer>("awareness", (payload) => {
-      relayed.push(decodeAwareness(new Uint8Array(payload)));
-    });
-    const awareness = new Awareness(deeTab.doc);
-    awareness.setLocalStateField("cursor", null);
-    const update = encodeAwarenessUpdate(awareness, [deeTab.doc.clientID]);
-    expect((await pushReply(deeTab.channel, "awareness", toArrayBuffer(update))).status).toBe("ok");
-    await waitFor(() => relayed.length > 0, "Dee's awareness relayed");
-    const user = relayed[0]![0]!.state?.user as { color: string };
-    expect(user.color).toBe(colors[1]);
-    awareness.destroy();
+    // Dee's caret travels in Dee's presence, beside the colour the server gave Dee.
+    const caret = caretAt(deeTab, 0);
+    expect((await pushReply(deeTab.channel, "presence_update", { caret })).status).toBe("ok");
+    const deeMeta = () => tabs[0]!.metas()[String(dee.user.id)]?.[0];
+    await waitFor(() => deeMeta()?.caret !== null, "Dee's caret");
+    expect(deeMeta()).toMatchObject({ caret, color: colors[1] });
   });
 
   it("marks a member away when their channel goes quiet, and back when heard again", async () => {
@@ -411,7 +423,7 @@ describe("challenge channel", () => {
     const color = tab.metas()[String(ada.user.id)]?.[0]?.color;
     expect(changes[0]).toEqual({ "2": { count: 1, members: [{ first_name: "Ada", color }] } });
     // A typing change leaves the occupancy alone, so the lobby hears nothing of it.
-    await pushReply(tab.channel, "typing", {});
+    await pushReply(tab.channel, "presence_update", { typing: true });
     tab.channel.leave();
     await waitFor(() => changes.length === 2, "room 2 empty");
     expect(changes[1]).toEqual({ "2": null });
@@ -654,22 +666,10 @@ describe("challenge channel", () => {
     expect(after.text).toBe(late.text);
   });
 
-  it("relays awareness to the others without storing it, and refuses non-binary updates", async () => {
+  it("refuses malformed document updates and events it does not know", async () => {
     const ada = await signUp(t.server.url, "Ada");
-    const bob = await signUp(t.server.url, "Bob");
     const a = new Tab(ada.token, 6);
-    const b = new Tab(bob.token, 6);
-    await Promise.all([a.open(), b.open()]);
-    const seen: number[][] = [];
-    b.channel.on<ArrayBuffer>("awareness", (payload) => seen.push([...new Uint8Array(payload)]));
-    const mine: number[][] = [];
-    a.channel.on<ArrayBuffer>("awareness", (payload) => mine.push([...new Uint8Array(payload)]));
-    const awareness = new Awareness(a.doc);
-    awareness.setLocalStateField("cursor", { anchor: 1 });
-    const update = encodeAwarenessUpdate(awareness, [a.doc.clientID]);
-    expect((await pushReply(a.channel, "awareness", toArrayBuffer(update))).status).toBe("ok");
-    await waitFor(() => seen.length === 1, "awareness relayed");
-    expect(mine).toEqual([]);
+    await a.open();
     expect(await pushReply(a.channel, "doc:update", { text: "hi" })).toEqual({
       status: "error",
       response: { reason: "binary payload expected" },
@@ -680,75 +680,107 @@ describe("challenge channel", () => {
       status: "error",
       response: { reason: "invalid update" },
     });
-    expect(await pushReply(a.channel, "nonsense", {})).toEqual({
-      status: "error",
-      response: { reason: "unknown event" },
-    });
+    // Typing, carets and chat writing are presence now: the old events are gone.
+    for (const event of ["nonsense", "typing", "awareness", "chat:typing"]) {
+      expect(await pushReply(a.channel, event, {})).toEqual({
+        status: "error",
+        response: { reason: "unknown event" },
+      });
+    }
   });
 
-  it("relays awareness only when it decodes, speaks for the sender, and fits the budget", async () => {
+  it("relays a member's caret and flags in their presence, and nothing for a no-op", async () => {
     const ada = await signUp(t.server.url, "Ada");
     const bob = await signUp(t.server.url, "Bob");
     const a = new Tab(ada.token, 6);
     const b = new Tab(bob.token, 6);
     await Promise.all([a.open(), b.open()]);
-    const seen: AwarenessEntry[][] = [];
-    b.channel.on<ArrayBuffer>("awareness", (payload) =>
-      seen.push(decodeAwareness(new Uint8Array(payload))),
-    );
-    const send = (bytes: Uint8Array) => pushReply(a.channel, "awareness", toArrayBuffer(bytes));
+    const key = String(ada.user.id);
+    const adaOnBob = () => b.metas()[key]?.[0];
+    await waitFor(() => adaOnBob() !== undefined, "Ada present");
+    const caret = { anchor: caretAt(a, 0).anchor, head: caretAt(a, 5).head };
+    expect(await pushReply(a.channel, "presence_update", { caret, typing: true })).toEqual({
+      status: "ok",
+      response: { changed: true },
+    });
+    await waitFor(() => adaOnBob()?.caret !== null, "Ada's caret");
+    expect(adaOnBob()).toMatchObject({ caret, typing: true, writing: false, away: false });
+    // The same values again change nothing and broadcast nothing.
+    expect(await pushReply(a.channel, "presence_update", { caret })).toEqual({
+      status: "ok",
+      response: { changed: false },
+    });
+    expect(await pushReply(a.channel, "presence_update", { caret: null })).toEqual({
+      status: "ok",
+      response: { changed: true },
+    });
+    await waitFor(() => adaOnBob()?.caret === null, "Ada's caret gone");
+  });
 
-    // Garbage is refused, not relayed.
-    for (const junk of [
-      [1, 2, 3],
-      [1, 5, 0, 3, 110, 117, 108, 108, 9],
-      [1, 5, 0, 1, 55],
-    ]) {
-      expect(await send(new Uint8Array(junk))).toEqual({
+  it("refuses presence updates naming the server's fields, off the schema, or too large", async () => {
+    const ada = await signUp(t.server.url, "Ada");
+    const bob = await signUp(t.server.url, "Bob");
+    const a = new Tab(ada.token, 6);
+    const b = new Tab(bob.token, 6);
+    await Promise.all([a.open(), b.open()]);
+    const key = String(ada.user.id);
+    await waitFor(() => b.metas()[key] !== undefined, "Ada present");
+    const before = b.metas()[key]?.[0];
+    const update = (payload: object) => pushReply(a.channel, "presence_update", payload);
+
+    // Ada poses as Bob, picks a colour meant for a style attribute, or says she is here.
+    for (const [field, value] of [
+      ["user_id", bob.user.id],
+      ["first_name", "Bob"],
+      ["color", "red;background:url(//evil.example/t.png)"],
+      ["color_light", "red"],
+      ["away", false],
+      ["member", "someone-else"],
+      ["phx_ref", "x"],
+    ] as const) {
+      expect(await update({ typing: true, [field]: value })).toEqual({
         status: "error",
-        response: { reason: "invalid awareness" },
+        response: { reason: "server_owned", field },
       });
     }
-    // Ada poses as someone else with a colour meant for a style attribute: the server
-    // relays her own identity and palette colour instead.
-    const mine = new Awareness(a.doc);
-    mine.setLocalState({
-      user: { id: bob.user.id, name: "Bob", color: "red;background:url(//evil.example/t.png)" },
-      cursor: { anchor: 3 },
-    });
-    expect((await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).status).toBe("ok");
-    await waitFor(() => seen.length === 1, "awareness relayed");
-    expect(seen[0]).toEqual([
-      {
-        clientId: a.doc.clientID,
-        clock: expect.any(Number),
-        state: {
-          user: { id: ada.user.id, name: "Ada", color: PALETTE[0][0], colorLight: PALETTE[0][1] },
-          cursor: { anchor: 3 },
-        },
-      },
-    ]);
-    // Bob's client id is his once he used it; Ada cannot speak for it.
-    const bobs = new Awareness(b.doc);
-    bobs.setLocalStateField("cursor", { anchor: 0 });
-    const bobUpdate = encodeAwarenessUpdate(bobs, [b.doc.clientID]);
-    expect((await pushReply(b.channel, "awareness", toArrayBuffer(bobUpdate))).status).toBe("ok");
-    expect(await send(bobUpdate)).toEqual({
+    const invalid = (path: string[]) => ({
       status: "error",
-      response: { reason: "client id belongs to another user" },
+      response: { reason: "invalid", issues: [{ path, message: expect.any(String) }] },
     });
-    // Size and rate budgets.
-    mine.setLocalStateField("padding", "x".repeat(100_000));
-    expect(await send(encodeAwarenessUpdate(mine, [a.doc.clientID]))).toEqual({
+    expect(await update({ cursor: { x: 1, y: 2 } })).toEqual(invalid([]));
+    expect(await update({ typing: "yes" })).toEqual(invalid(["typing"]));
+    const at = caretAt(a, 0).anchor;
+    expect(await update({ caret: { anchor: at } })).toEqual(invalid(["caret", "head"]));
+    expect(
+      await update({ caret: { anchor: at, head: { ...at, item: { client: -1, clock: 0 } } } }),
+    ).toEqual(invalid(["caret", "head", "item", "client"]));
+    expect(
+      await update({ caret: { anchor: { tname: "x".repeat(65), assoc: 0 }, head: at } }),
+    ).toEqual(invalid(["caret", "anchor", "tname"]));
+    expect(await update({ caret: { anchor: { assoc: 0, style: "x" }, head: at } })).toEqual(
+      invalid(["caret", "anchor"]),
+    );
+    // A caret padded past the size limit is refused before the schema reads it.
+    expect(
+      await update({ caret: { anchor: { tname: "x".repeat(600), assoc: 0 }, head: at } }),
+    ).toEqual({
       status: "error",
-      response: { reason: "awareness too large" },
+      response: { reason: "update_too_large", max_bytes: 512 },
     });
-    mine.setLocalStateField("padding", "");
-    const small = encodeAwarenessUpdate(mine, [a.doc.clientID]);
-    const replies = await Promise.all(Array.from({ length: 40 }, () => send(small)));
-    const limited = replies.filter((r) => r.response.reason === "rate_limited").length;
-    expect(limited).toBeGreaterThan(0);
-    expect(seen.length).toBeLessThanOrEqual(1 + 40 - limited);
+    expect(await pushReply(a.channel, "presence_update", [1, 2])).toEqual({
+      status: "error",
+      response: { reason: "invalid_payload" },
+    });
+    // Nothing refused reached Bob.
+    expect(b.metas()[key]?.[0]).toEqual(before);
+
+    // A flood is cut short, with the time to wait.
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => update({ typing: i % 2 === 0 })),
+    );
+    const limited = replies.filter((r) => r.response.reason === "rate_limited");
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]?.response.retry_after_ms).toEqual(expect.any(Number));
   });
 
   it("unloads a room's document when the last person leaves", async () => {
@@ -826,7 +858,7 @@ describe("two Pair servers clustered over Redis and PostgreSQL", () => {
         "presence across nodes",
       );
 
-      await pushReply(b.channel, "typing", {});
+      await pushReply(b.channel, "presence_update", { typing: true });
       const bobTyping = () => a.metas()[String(bob.user.id)]?.[0]?.typing;
       await waitFor(() => bobTyping() === true, "typing across nodes");
       await waitFor(() => bobTyping() === false, "typing reverts across nodes");
@@ -938,21 +970,20 @@ describe("room chat", () => {
     expect(histories[0]?.map((m) => m.body)).toEqual(relayed.map((m) => m.body));
   });
 
-  it("tells the others who is writing a message, by the token's name", async () => {
+  it("tells the others who is writing a message in presence, apart from editor typing", async () => {
     const ada = await signUp(t.server.url, "Ada");
     const bob = await signUp(t.server.url, "Bob");
     const adaTab = new Tab(ada.token, 1);
     const bobTab = new Tab(bob.token, 1);
-    const onBob: unknown[] = [];
-    const onAda: unknown[] = [];
-    bobTab.channel.on("chat:typing", (p) => onBob.push(p));
-    adaTab.channel.on("chat:typing", (p) => onAda.push(p));
     await Promise.all([adaTab.open(), bobTab.open()]);
-    const reply = await pushReply(adaTab.channel, "chat:typing", { first_name: "Mallory" });
-    expect(reply).toEqual({ status: "ok", response: {} });
-    await waitFor(() => onBob.length === 1, "typing relayed");
-    expect(onBob).toEqual([{ user_id: ada.user.id, first_name: "Ada" }]);
-    expect(onAda).toEqual([]);
+    const key = String(ada.user.id);
+    await waitFor(() => bobTab.metas()[key] !== undefined, "Ada present");
+    const reply = await pushReply(adaTab.channel, "presence_update", { writing: true });
+    expect(reply).toEqual({ status: "ok", response: { changed: true } });
+    await waitFor(() => bobTab.metas()[key]?.[0]?.writing === true, "Ada writing");
+    expect(bobTab.metas()[key]?.[0]).toMatchObject({ first_name: "Ada", typing: false });
+    // It reverts by itself after the quiet period (100 ms in these tests).
+    await waitFor(() => bobTab.metas()[key]?.[0]?.writing === false, "Ada no longer writing");
   });
 });
 

@@ -4,7 +4,6 @@ import {
   createSlice,
   type SerializedError,
 } from "@reduxjs/toolkit";
-import { presenceSlice } from "@tandem/redux";
 import { useDispatch, useSelector } from "react-redux";
 import {
   ApiError,
@@ -248,12 +247,14 @@ function mergeById(list: ChallengeSummary[], added: ChallengeSummary[]): Challen
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-/** The app's store: session, challenge list, and room presence from @tandem/redux. */
+/**
+ * The app's store: session and challenge list. A room's presence is not here: it lives
+ * with the room page (RoomProvider), the only part of the app that shows it.
+ */
 export const store = configureStore({
   reducer: {
     auth: authSlice.reducer,
     challenges: challengesSlice.reducer,
-    presence: presenceSlice.reducer,
   },
 });
 

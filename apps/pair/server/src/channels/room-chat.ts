@@ -16,28 +16,23 @@ import type { UserAssigns } from "./challenge-channel.js";
 export interface ChatLimits {
   /** Messages accepted per window. Default 5 per 5 s: a burst of short lines, not a flood. */
   readonly messages?: { limit: number; intervalMs: number };
-  /** `chat:typing` events relayed per window. Default 3 per second; clients send one. */
-  readonly typing?: { limit: number; intervalMs: number };
 }
 
 /**
  * A room's chat on the `challenges:<id>` channel: `chat:send` stores a validated message
- * and broadcasts the stored copy as `chat:message`; `chat:typing` tells the others the
- * sender is writing one; a joiner gets the room's latest messages as `chat:history`.
+ * and broadcasts the stored copy as `chat:message`; a joiner gets the room's latest
+ * messages as `chat:history`. Who is writing one is presence (`writing`), not chat.
  */
 export class RoomChat {
   readonly #db: Kysely<Schema>;
   readonly #logger: Logger;
   readonly #messageRate: { limit: number; intervalMs: number };
-  readonly #typingRate: { limit: number; intervalMs: number };
   readonly #messageBudgets = new WeakMap<ChannelContext<UserAssigns>, TokenBucket>();
-  readonly #typingBudgets = new WeakMap<ChannelContext<UserAssigns>, TokenBucket>();
 
   constructor(db: Kysely<Schema>, logger: Logger, limits: ChatLimits = {}) {
     this.#db = db;
     this.#logger = logger;
     this.#messageRate = limits.messages ?? { limit: 5, intervalMs: 5000 };
-    this.#typingRate = limits.typing ?? { limit: 3, intervalMs: 1000 };
   }
 
   /**
@@ -80,14 +75,5 @@ export class RoomChat {
     }
     socket.broadcast("chat:message", message);
     return ok({ message });
-  }
-
-  /** `chat:typing {}`: relays `chat:typing {user_id, first_name}` to the others. */
-  typing(socket: ChannelContext<UserAssigns>): ReplyResult {
-    if (!take(this.#typingBudgets, this.#typingRate, socket))
-      return error({ reason: "rate_limited" });
-    const { userId, firstName } = socket.assigns;
-    socket.broadcastFrom("chat:typing", { user_id: userId, first_name: firstName });
-    return ok();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The caret and participant colours of CONTRACT.md. The server assigns them per room and
- * writes them into presence metas and awareness states; clients never choose a colour,
+ * writes them into presence metas, as server-owned fields: clients never choose a colour,
  * so nothing a member sends ends up in another member's style attributes.
  */
 export const PALETTE = [

@@ -1,4 +1,5 @@
 import type { Channel } from "@tandem/client";
+import { shallow, useOthers, useUpdateMyPresence } from "@tandem/react";
 import {
   type FormEvent,
   type KeyboardEvent,
@@ -8,6 +9,7 @@ import {
   useRef,
   useState,
 } from "react";
+import type { PairPresence } from "../room/presence";
 
 /** A chat message as the server stores and relays it (CONTRACT.md). */
 export interface ChatMessage {
@@ -17,11 +19,6 @@ export interface ChatMessage {
   body: string;
   inserted_at: string;
 }
-
-/** How long "X is typing" shows after X's last `chat:typing` (the server relays, never times). */
-const TYPING_SHOWN_MS = 3000;
-/** A `chat:typing` at most this often while writing. */
-const TYPING_EVERY_MS = 1000;
 
 const REFUSALS: Record<string, string> = {
   "message too long": "That message is too long (2000 characters at most).",
@@ -41,25 +38,36 @@ export function mergeMessages(
 }
 
 /**
- * The room's chat beside the editor: its stored history, live messages, and a line
- * saying who is writing one (its own typing signal, apart from the editor's).
+ * The names of the others writing a message, each once however many tabs they write in:
+ * the `writing` field of their presence, apart from the editor's `typing`.
  */
-export function Chat({
-  channel,
-  selfId,
-  presentIds,
-}: {
-  channel: Channel;
-  selfId: number;
-  /** Users in the room: someone who left is no longer "typing". */
-  presentIds: ReadonlySet<number>;
-}): ReactNode {
+function writersOf(
+  others: readonly { presence: PairPresence; reconnecting: boolean }[],
+  selfId: number,
+): string[] {
+  const names = new Map<number, string>();
+  for (const { presence, reconnecting } of others) {
+    if (presence.writing && !reconnecting && presence.user_id !== selfId) {
+      names.set(presence.user_id, presence.first_name);
+    }
+  }
+  return [...names.values()];
+}
+
+/**
+ * The room's chat beside the editor: its stored history, live messages, and a line
+ * saying who is writing one. Inside the room's RoomProvider: writing is presence, which
+ * the server clears 3 s after the last keystroke, and the sender clears on sending.
+ */
+export function Chat({ channel, selfId }: { channel: Channel; selfId: number }): ReactNode {
   const [messages, setMessages] = useState<ChatMessage[]>([]);
-  const [writers, setWriters] = useState<Map<number, { name: string; until: number }>>(new Map());
   const [problem, setProblem] = useState<string | null>(null);
   const [draft, setDraft] = useState("");
-  const [now, setNow] = useState(() => Date.now());
-  const lastTyping = useRef(0);
+  const typingNames = useOthers<PairPresence, string[]>(
+    (others) => writersOf(others, selfId),
+    shallow,
+  );
+  const updatePresence = useUpdateMyPresence<PairPresence>();
   const log = useRef<HTMLOListElement>(null);
   const inputId = useId();
 
@@ -68,49 +76,26 @@ export function Chat({
       channel.on<{ messages: ChatMessage[] }>("chat:history", ({ messages: history }) =>
         setMessages((list) => mergeMessages(list, history)),
       ),
-      channel.on<ChatMessage>("chat:message", (message) => {
-        setMessages((list) => mergeMessages(list, [message]));
-        // A sent message ends its writer's typing.
-        setWriters((map) => without(map, message.user_id));
-      }),
-      channel.on<{ user_id: number; first_name: string }>("chat:typing", (who) => {
-        setWriters((map) =>
-          new Map(map).set(who.user_id, {
-            name: who.first_name,
-            until: Date.now() + TYPING_SHOWN_MS,
-          }),
-        );
-        setNow(Date.now());
-      }),
+      channel.on<ChatMessage>("chat:message", (message) =>
+        setMessages((list) => mergeMessages(list, [message])),
+      ),
     ] as const;
     return () => {
       channel.off("chat:history", refs[0]);
       channel.off("chat:message", refs[1]);
-      channel.off("chat:typing", refs[2]);
     };
   }, [channel]);
-
-  // Re-render when the earliest "typing" expires, so the line clears by itself.
-  useEffect(() => {
-    const next = Math.min(...[...writers.values()].map((w) => w.until).filter((u) => u > now));
-    if (!Number.isFinite(next)) return;
-    const timer = setTimeout(() => setNow(Date.now()), next - now);
-    return () => clearTimeout(timer);
-  }, [writers, now]);
 
   useEffect(() => {
     const list = log.current;
     if (list && messages.length > 0) list.scrollTop = list.scrollHeight;
   }, [messages]);
 
-  const typingNames = [...writers.entries()]
-    .filter(([id, w]) => w.until > now && id !== selfId && presentIds.has(id))
-    .map(([, w]) => w.name);
-
   const send = () => {
     const body = draft.trim();
     if (!body) return;
     setProblem(null);
+    updatePresence({ writing: false });
     channel
       .push("chat:send", { body })
       .receive("ok", (reply: { message: ChatMessage }) => {
@@ -136,11 +121,7 @@ export function Chat({
   };
   const onChange = (text: string) => {
     setDraft(text);
-    const at = Date.now();
-    if (text.trim() && at - lastTyping.current >= TYPING_EVERY_MS && channel.canPush()) {
-      lastTyping.current = at;
-      channel.push("chat:typing", {});
-    }
+    updatePresence({ writing: text.trim() !== "" });
   };
 
   return (
@@ -190,11 +171,4 @@ export function Chat({
       </form>
     </section>
   );
-}
-
-function without<K, V>(map: Map<K, V>, key: K): Map<K, V> {
-  if (!map.has(key)) return map;
-  const copy = new Map(map);
-  copy.delete(key);
-  return copy;
 }

@@ -1,44 +1,34 @@
-import type { PresenceListEntry } from "@tandem/redux";
 import type { CSSProperties, ReactNode } from "react";
 import { distinctDetails, initials } from "./identity";
-
-/** The meta the Pair server tracks for each user in a room. */
-export interface ParticipantMeta {
-  first_name: string;
-  user_id: number;
-  typing: boolean;
-  /** Set by the server when this tab has sent nothing for a while (its network is gone). */
-  away: boolean;
-  /** The user's colour in this room and its translucent variant, chosen by the server. */
-  color: string;
-  color_light: string;
-  [field: string]: string | number | boolean;
-}
+import type { Participant } from "./presence";
 
 /**
  * Who is in the room: one item per user however many tabs they have open (presence groups
  * a user's tabs under one key), with "..." and a glow while they type, "away" when every
- * tab of theirs has gone quiet, and "you" on the viewer. Namesakes get their user number.
+ * tab of theirs has gone quiet, "reconnecting" while every tab of theirs is in the grace
+ * period of a dropped connection, and "you" on the viewer. Namesakes get their user number.
  * While the viewer is offline (`stale`) the list is the last one known, and says so.
  * Clicking someone else follows their caret; clicking them again stops.
  */
 export function Participants({
-  presences,
+  participants,
   selfId,
   stale,
   following,
   onFollow,
 }: {
-  presences: PresenceListEntry<ParticipantMeta>[];
+  participants: readonly Participant[];
   selfId: number;
   stale: boolean;
   following: number | null;
   onFollow: (userId: number | null) => void;
 }): ReactNode {
   const details = distinctDetails(
-    presences.flatMap(({ key, metas }) =>
-      metas[0] ? [{ key, firstName: metas[0].first_name, userId: metas[0].user_id }] : [],
-    ),
+    participants.map(({ key, tabs }) => ({
+      key,
+      firstName: tabs[0]!.presence.first_name,
+      userId: tabs[0]!.presence.user_id,
+    })),
   );
   return (
     <section
@@ -48,12 +38,12 @@ export function Participants({
       <h2 id="participants-heading">{stale ? "Last seen in the room" : "In the room"}</h2>
       {stale ? <p className="hint">You are offline: who is here now is unknown.</p> : null}
       <ul aria-label="Participants">
-        {presences.map(({ key, metas }) => {
-          const meta = metas[0];
-          if (!meta) return null;
+        {participants.map(({ key, tabs }) => {
+          const meta = tabs[0]!.presence;
           const self = meta.user_id === selfId;
-          const typing = !stale && metas.some((m) => m.typing);
-          const away = !stale && metas.every((m) => m.away);
+          const typing = !stale && tabs.some((t) => t.presence.typing && !t.reconnecting);
+          const away = !stale && tabs.every((t) => t.presence.away);
+          const reconnecting = !stale && !away && tabs.every((t) => t.reconnecting);
           const followed = following === meta.user_id;
           const { color, color_light: colorLight } = meta;
           const style = {
@@ -62,7 +52,7 @@ export function Participants({
             ...(typing ? { boxShadow: `0 0 0 2px ${color}, 0 0 14px 2px ${color}` } : {}),
           } as CSSProperties;
           const detail = details.get(key);
-          const status = stale ? "unknown" : away ? "away" : null;
+          const status = stale ? "unknown" : away ? "away" : reconnecting ? "reconnecting" : null;
           const label = (
             <>
               {/* The initials are drawn by CSS, so the item's text starts with the name. */}
@@ -83,7 +73,7 @@ export function Participants({
           return (
             <li
               key={key}
-              className={`participant${typing ? " typing" : ""}${self ? " self" : ""}${away ? " away" : ""}`}
+              className={`participant${typing ? " typing" : ""}${self ? " self" : ""}${away ? " away" : ""}${reconnecting ? " reconnecting" : ""}`}
               style={style}
               data-user-id={meta.user_id}
             >

@@ -1,12 +1,14 @@
 import { EditorView } from "@codemirror/view";
 import type { Channel } from "@tandem/client";
-import { useChannel, useConnectionState } from "@tandem/react";
+import type { RoomPresence } from "@tandem/client/room";
 import {
-  bindPresence,
-  type PresenceListEntry,
-  presenceActions,
-  selectPresences,
-} from "@tandem/redux";
+  RoomProvider,
+  useChannel,
+  useConnectionState,
+  useOthers,
+  useRoom,
+  useSelf,
+} from "@tandem/react";
 import { type ReactNode, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
 import { Awareness } from "y-protocols/awareness";
@@ -15,16 +17,15 @@ import type { Challenge, User } from "../api";
 import { Chat } from "../chat/Chat";
 import { Markdown } from "../markdown/Markdown";
 import { useOnline } from "../online";
-import { useAppDispatch, useAppSelector } from "../store";
 import { TestPanel } from "../tests/TestPanel";
+import { bindCarets } from "./carets";
 import { DocSync } from "./doc-sync";
 import { Editor } from "./Editor";
-import { caretOf } from "./follow";
+import { caretIndex } from "./follow";
 import { roomChanges } from "./notices";
-import { type ParticipantMeta, Participants } from "./Participants";
+import { Participants } from "./Participants";
+import { type PairPresence, type Participant, participantsOf } from "./presence";
 
-/** The server clears typing 3 s after the last event; once a second keeps it lit. */
-const TYPING_EVERY_MS = 1000;
 /** The server marks a member away after 8 s without a word: two `here`s may be lost. */
 const HERE_EVERY_MS = 3000;
 /** How long a "joined" or "left" notice stays. */
@@ -33,7 +34,6 @@ const NOTICE_MS = 8000;
 interface Collab {
   text: Y.Text;
   awareness: Awareness;
-  sync: DocSync;
 }
 
 /** What a refused edit means for the user, by the server's reason. */
@@ -44,11 +44,13 @@ const EDIT_REFUSALS: Record<string, string> = {
 
 /**
  * The shared document of a room, bound to `channel` in an effect of the render that first
- * sees the channel, so before useChannel sends the join.
+ * sees the channel, so before useChannel sends the join. Its awareness stays in the page:
+ * it is where the editor reads and writes carets, which travel in presence (see
+ * {@link bindCarets}).
  */
 function useCollab(
   channel: Channel | null,
-  user: User,
+  onLocalEdit: () => void,
   onRefused: (reason: string) => void,
 ): Collab | null {
   const [collab, setCollab] = useState<Collab | null>(null);
@@ -56,30 +58,24 @@ function useCollab(
     if (!channel) return;
     const doc = new Y.Doc();
     const awareness = new Awareness(doc);
-    // The server relays this with the name and colour it holds for the user.
-    awareness.setLocalStateField("user", { id: user.id, name: user.first_name });
-    let lastTyping = 0;
-    const sync = new DocSync(
-      channel,
-      doc,
-      awareness,
-      () => {
-        const now = Date.now();
-        if (now - lastTyping < TYPING_EVERY_MS || !channel.canPush()) return;
-        lastTyping = now;
-        channel.push("typing", {});
-      },
-      onRefused,
-    );
-    setCollab({ text: doc.getText("solution"), awareness, sync });
+    const sync = new DocSync(channel, doc, onLocalEdit, onRefused);
+    setCollab({ text: doc.getText("solution"), awareness });
     return () => {
       sync.destroy();
       awareness.destroy();
       doc.destroy();
       setCollab(null);
     };
-  }, [channel, user.id, user.first_name, onRefused]);
+  }, [channel, onLocalEdit, onRefused]);
   return collab;
+}
+
+/** Carries the editor's carets in the room's presence while both exist. */
+function useCarets(room: RoomPresence<PairPresence> | null, collab: Collab | null): void {
+  useEffect(() => {
+    if (!room || !collab) return;
+    return bindCarets(room, collab.awareness);
+  }, [room, collab]);
 }
 
 /** Tells the server every few seconds that this tab is still here (see CONTRACT.md). */
@@ -105,7 +101,7 @@ interface Notice {
  * before the drop, so who came and went meanwhile is told.
  */
 function useNotices(
-  presences: PresenceListEntry<ParticipantMeta>[],
+  participants: readonly Participant[],
   selfId: number,
   offline: boolean,
 ): Notice[] {
@@ -115,10 +111,12 @@ function useNotices(
   useEffect(() => {
     if (offline) return;
     const now = new Map<string, string>();
-    for (const { key, metas } of presences) {
-      if (metas[0] && metas[0].user_id !== selfId) now.set(key, metas[0].first_name);
+    let includesSelf = false;
+    for (const { key, tabs } of participants) {
+      const { user_id: userId, first_name: name } = tabs[0]!.presence;
+      if (userId === selfId) includesSelf = true;
+      else now.set(key, name);
     }
-    const includesSelf = presences.some(({ metas }) => metas[0]?.user_id === selfId);
     if (!includesSelf) return;
     const before = baseline.current;
     baseline.current = now;
@@ -129,7 +127,7 @@ function useNotices(
       ...left.map((name) => `${name} left the room`),
     ].map((text) => ({ id: nextId.current++, text }));
     if (added.length > 0) setNotices((shown) => [...shown, ...added]);
-  }, [presences, selfId, offline]);
+  }, [participants, selfId, offline]);
   useEffect(() => {
     if (notices.length === 0) return;
     const timer = setTimeout(() => setNotices((shown) => shown.slice(1)), NOTICE_MS);
@@ -138,22 +136,41 @@ function useNotices(
   return notices;
 }
 
-/** Keeps `userId`'s caret in view while following them. */
+/**
+ * Keeps `userId`'s caret in view while following them: it scrolls each time their caret
+ * moves. A caret in text this tab has not received yet is scrolled to once it arrives.
+ * With several tabs, the first with a caret wins.
+ */
 function useFollow(collab: Collab | null, view: EditorView | null, userId: number | null): void {
+  // As a string, so that an equal caret in a new presence is no move.
+  const head = useOthers<PairPresence, string | null>((others) => {
+    if (userId === null) return null;
+    const caret = others.find((o) => o.presence.user_id === userId && o.presence.caret)?.presence
+      .caret;
+    return caret ? JSON.stringify(caret.head) : null;
+  });
   useEffect(() => {
-    if (!collab || !view || userId === null) return;
-    let last: number | null = null;
-    const jump = () => {
-      const caret = caretOf(collab.awareness, collab.text, userId);
-      if (caret === null || caret === last) return;
-      last = caret;
+    if (!collab || !view || head === null) return;
+    const jump = (): boolean => {
+      const caret = caretIndex(collab.text, JSON.parse(head));
+      if (caret === null) return false;
       const at = Math.min(caret, view.state.doc.length);
       view.dispatch({ effects: EditorView.scrollIntoView(at, { y: "center" }) });
+      return true;
     };
-    jump();
-    collab.awareness.on("change", jump);
-    return () => collab.awareness.off("change", jump);
-  }, [collab, view, userId]);
+    if (jump()) return;
+    let waiting = true;
+    const onText = () => {
+      if (waiting && jump()) {
+        waiting = false;
+        collab.text.unobserve(onText);
+      }
+    };
+    collab.text.observe(onText);
+    return () => {
+      if (waiting) collab.text.unobserve(onText);
+    };
+  }, [collab, view, head]);
 }
 
 /** A button that copies the room's address, or shows it when the clipboard refuses. */
@@ -183,19 +200,40 @@ const REFUSALS: Record<string, string> = {
   unauthorized: "Your session has expired. Please sign in again.",
 };
 
-/** A challenge room: the challenge, the shared editor, its tests, who is there, and the chat. */
+/**
+ * A challenge room: the challenge, the shared editor, its tests, who is there, and the
+ * chat. Who is there, who types or writes, and the carets are the room's presence: the
+ * server declares what a member may set, and {@link RoomProvider} joins with it.
+ */
 export function RoomPage({ user }: { user: User }): ReactNode {
   const { id } = useParams();
   const topic = `challenges:${id}`;
-  const dispatch = useAppDispatch();
+  return (
+    <RoomProvider<PairPresence> topic={topic}>
+      <Room topic={topic} user={user} />
+    </RoomProvider>
+  );
+}
+
+function Room({ topic, user }: { topic: string; user: User }): ReactNode {
+  // The RoomProvider's channel: one channel per topic.
   const { channel, status, reply, error } = useChannel(topic);
+  const room = useRoom<PairPresence>();
   const [refusal, setRefusal] = useState<string | null>(null);
   const onRefused = useCallback(
     (reason: string) =>
       setRefusal(EDIT_REFUSALS[reason] ?? `Your last edit was not saved (${reason}).`),
     [],
   );
-  const collab = useCollab(channel, user, onRefused);
+  // The document is made before the room (the join waits for both), so it reaches the
+  // room's latest one through a ref.
+  const roomRef = useRef(room);
+  useEffect(() => {
+    roomRef.current = room;
+  }, [room]);
+  const onLocalEdit = useCallback(() => roomRef.current?.update({ typing: true }), []);
+  const collab = useCollab(channel, onLocalEdit, onRefused);
+  useCarets(room, collab);
   useHere(channel);
   const connection = useConnectionState();
   const online = useOnline();
@@ -205,27 +243,16 @@ export function RoomPage({ user }: { user: User }): ReactNode {
   const [view, setView] = useState<EditorView | null>(null);
   const [following, setFollowing] = useState<number | null>(null);
 
+  const self = useSelf<PairPresence>();
+  const others = useOthers<PairPresence>();
+  const participants = useMemo(() => participantsOf(self, others), [self, others]);
   useEffect(() => {
-    if (!channel) return;
-    const unbind = bindPresence(channel, dispatch);
-    return () => {
-      unbind();
-      dispatch(presenceActions.topicCleared({ topic }));
-    };
-  }, [channel, dispatch, topic]);
-
-  const presences = useAppSelector((state) => selectPresences<ParticipantMeta>(state, topic));
-  const presentIds = useMemo(
-    () => new Set(presences.flatMap((p) => p.metas.map((m) => m.user_id))),
-    [presences],
-  );
-  useEffect(() => {
-    // Carets of users who left go at once rather than after awareness's 30 s timeout.
-    collab?.sync.forgetAbsentUsers(presentIds);
-    if (following !== null && !presentIds.has(following)) setFollowing(null);
-  }, [collab, presentIds, following]);
+    if (following !== null && !participants.some((p) => p.key === String(following))) {
+      setFollowing(null);
+    }
+  }, [participants, following]);
   useFollow(collab, view, following);
-  const notices = useNotices(presences, user.id, offline);
+  const notices = useNotices(participants, user.id, offline);
 
   const challenge = (reply as { challenge?: Challenge } | undefined)?.challenge;
   useEffect(() => {
@@ -234,7 +261,7 @@ export function RoomPage({ user }: { user: User }): ReactNode {
       document.title = "Pair";
     };
   }, [challenge]);
-  const followed = presences.find(({ metas }) => metas[0]?.user_id === following)?.metas[0];
+  const followed = participants.find(({ key }) => key === String(following))?.tabs[0]?.presence;
 
   if (status === "refused") {
     const reason = (error as { reason?: string } | undefined)?.reason ?? "";
@@ -292,7 +319,7 @@ export function RoomPage({ user }: { user: User }): ReactNode {
       </div>
       <aside className="room-side">
         <Participants
-          presences={presences}
+          participants={participants}
           selfId={user.id}
           stale={offline}
           following={following}
@@ -303,7 +330,7 @@ export function RoomPage({ user }: { user: User }): ReactNode {
             <li key={notice.id}>{notice.text}</li>
           ))}
         </ul>
-        {channel ? <Chat channel={channel} selfId={user.id} presentIds={presentIds} /> : null}
+        {channel ? <Chat channel={channel} selfId={user.id} /> : null}
       </aside>
     </main>
   );

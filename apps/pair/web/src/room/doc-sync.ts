@@ -1,22 +1,8 @@
 import type { Channel } from "@tandem/client";
-import {
-  type Awareness,
-  applyAwarenessUpdate,
-  encodeAwarenessUpdate,
-  removeAwarenessStates,
-} from "y-protocols/awareness";
 import * as Y from "yjs";
 
 /** How long to wait before sending again updates the server could not store. */
 const RETRY_MS = 1000;
-
-/** What each participant puts in its awareness state; y-codemirror.next reads `user`. */
-export interface AwarenessUser {
-  id: number;
-  name: string;
-  color: string;
-  colorLight: string;
-}
 
 /** A binary channel payload as bytes. */
 function bytes(payload: unknown): Uint8Array | null {
@@ -39,11 +25,11 @@ function isEmptyUpdate(update: Uint8Array): boolean {
 }
 
 /**
- * Keeps a Yjs document and its awareness in step with a `challenges:<id>` channel, as the
+ * Keeps a Yjs document in step with a `challenges:<id>` channel, as the
  * contract describes: on every (re)join the server sends its state vector in `doc:sync`;
  * this sends back as `doc:update` what the server lacks (offline and unsaved edits) and
  * asks with its own state vector (`doc:sync`) for what it lacks itself. Then
- * `doc:update` and `awareness` both ways. Updates the server could not store are kept
+ * `doc:update` both ways. Updates the server could not store are kept
  * and sent again. Malformed messages from the server are ignored, never thrown.
  *
  * Bind it before the channel joins, so the first `doc:sync` is seen.
@@ -59,21 +45,10 @@ export class DocSync {
     this.#send(update);
     this.onLocalEdit();
   };
-  readonly #onAwarenessUpdate = (
-    changes: { added: number[]; updated: number[]; removed: number[] },
-    origin: unknown,
-  ) => {
-    if (origin === this) return;
-    const mine = this.doc.clientID;
-    const { added, updated, removed } = changes;
-    // Only our own state is ours to announce; other clients' states time out by themselves.
-    if ([added, updated, removed].some((ids) => ids.includes(mine))) this.#sendAwareness();
-  };
 
   /**
    * @param channel - The room's channel, not joined yet.
    * @param doc - The shared document; its text is `doc.getText("solution")`.
-   * @param awareness - The document's awareness (carets, selections, who is who).
    * @param onLocalEdit - Called after each edit made here (to report typing).
    * @param onRefused - Called with the reason when the server refuses an edit for good
    *   (e.g. `document too large`); the edit stays local only.
@@ -81,7 +56,6 @@ export class DocSync {
   constructor(
     readonly channel: Channel,
     readonly doc: Y.Doc,
-    readonly awareness: Awareness,
     readonly onLocalEdit: () => void,
     readonly onRefused: (reason: string) => void = () => {},
   ) {
@@ -100,55 +74,15 @@ export class DocSync {
       this.channel
         .push("doc:sync", toArrayBuffer(Y.encodeStateVector(doc)))
         .receive("ok", (reply) => this.#apply(reply));
-      this.#sendAwareness();
     });
     this.#on("doc:update", (payload) => this.#apply(payload));
-    this.#on("awareness", (payload) => {
-      const update = bytes(payload);
-      if (!update) return;
-      try {
-        applyAwarenessUpdate(awareness, update, this);
-      } catch {
-        // A malformed state from the server is dropped, never thrown into the app.
-      }
-    });
-    // Someone who just arrived has not seen our caret yet.
-    this.#on("presence_diff", (payload) => {
-      const joins = (payload as { joins?: object } | null)?.joins;
-      if (joins && Object.keys(joins).length > 0) this.#sendAwareness();
-    });
     doc.on("update", this.#onDocUpdate);
-    awareness.on("update", this.#onAwarenessUpdate);
   }
 
-  /** Drops the awareness states of users who are no longer present (by user id). */
-  forgetAbsentUsers(presentUserIds: ReadonlySet<number>): void {
-    const gone: number[] = [];
-    for (const [clientId, state] of this.awareness.getStates()) {
-      const user = (state as { user?: Partial<AwarenessUser> }).user;
-      if (
-        clientId !== this.doc.clientID &&
-        user?.id !== undefined &&
-        !presentUserIds.has(user.id)
-      ) {
-        gone.push(clientId);
-      }
-    }
-    if (gone.length > 0) removeAwarenessStates(this.awareness, gone, this);
-  }
-
-  /** Unbinds everything and tells the others our caret is gone. */
+  /** Unbinds everything. */
   destroy(): void {
     clearTimeout(this.#retryTimer);
     this.doc.off("update", this.#onDocUpdate);
-    this.awareness.off("update", this.#onAwarenessUpdate);
-    removeAwarenessStates(this.awareness, [this.doc.clientID], "destroy");
-    if (this.channel.canPush()) {
-      this.channel.push(
-        "awareness",
-        toArrayBuffer(encodeAwarenessUpdate(this.awareness, [this.doc.clientID])),
-      );
-    }
     for (const [event, ref] of this.#refs) this.channel.off(event, ref);
   }
 
@@ -197,11 +131,5 @@ export class DocSync {
       this.#unsaved = [];
       this.#send(merged);
     }, RETRY_MS);
-  }
-
-  #sendAwareness(): void {
-    if (!this.channel.joinedOnce || this.awareness.getLocalState() === null) return;
-    const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID]);
-    this.channel.push("awareness", toArrayBuffer(update));
   }
 }
