@@ -85,7 +85,8 @@ export function mountDashboard(endpoint: Endpoint, options: DashboardOptions): D
   const topTopics = positiveInteger(options.topTopics ?? 10, "topTopics");
   const page = buildPage(socketPath);
   const sampler = new Sampler(Math.max(1, Math.ceil(historyMs / intervalMs)));
-  const socketId = `tandem-dashboard:${++mounted}`;
+  // A `tandem:` topic, so the busiest topics leave the dashboard's own sockets out.
+  const socketId = `tandem:dashboard-socket:${++mounted}`;
   const viewers = new Set<ChannelContext>();
   const node = endpoint.pubsub.nodeName;
   const startedAt = Math.round(Date.now() - process.uptime() * 1000);

@@ -13,6 +13,13 @@ export interface ChartSpec {
   readonly title: string;
   readonly lines: readonly Line[];
   readonly format: (value: number) => string;
+  /** How the y axis writes its ticks; default `format`. */
+  readonly tick?: (value: number) => string;
+  /**
+   * Whether a line bridges intervals without a value: latencies have none when nothing
+   * was measured, which is no reason to break the line.
+   */
+  readonly spanGaps?: boolean;
 }
 
 const AXIS = {
@@ -52,7 +59,11 @@ export class Chart {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, niceMax(max)] } },
         axes: [
           { ...AXIS },
-          { ...AXIS, size: 64, values: (_u, ticks) => ticks.map((t) => spec.format(t)) },
+          {
+            ...AXIS,
+            size: 70,
+            values: (_u, ticks) => ticks.map((t) => (spec.tick ?? spec.format)(t)),
+          },
         ],
         series: [
           {},
@@ -62,7 +73,7 @@ export class Chart {
             width: 2,
             fill: `${line.color}1f`,
             points: { show: false },
-            spanGaps: false,
+            spanGaps: spec.spanGaps ?? false,
             value: (_u: uPlot, v: number | null) => (v === null ? "–" : spec.format(v)),
           })),
         ],

@@ -53,3 +53,8 @@ export function ago(silentMs: number): string {
   if (silentMs < 60_000) return `${(silentMs / 1000).toFixed(1)} s ago`;
   return `${duration(silentMs)} ago`;
 }
+
+/** An axis tick in ms: as few digits as the tick has, "0" for zero. */
+export function msTick(value: number): string {
+  return value === 0 ? "0" : `${Number(value.toPrecision(3))} ms`;
+}

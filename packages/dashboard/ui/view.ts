@@ -1,6 +1,6 @@
 import type { NodeRow, Sample, Snapshot, TopicRow, Welcome } from "../src/wire.js";
 import { Chart, type ChartSpec } from "./charts.js";
-import { ago, bytes, count, duration, ms } from "./format.js";
+import { ago, bytes, count, duration, ms, msTick } from "./format.js";
 
 const IN = "#4cc9f0";
 const OUT = "#f4a261";
@@ -27,6 +27,8 @@ const CHARTS: readonly ChartSpec[] = [
   {
     title: "Fan-out latency",
     format: (v) => ms(v),
+    tick: msTick,
+    spanGaps: true,
     lines: [
       { label: "p50", color: P50, value: (s) => s.fanoutP50Ms },
       { label: "p99", color: P99, value: (s) => s.fanoutP99Ms },
@@ -35,6 +37,8 @@ const CHARTS: readonly ChartSpec[] = [
   {
     title: "Bus lag",
     format: (v) => ms(v),
+    tick: msTick,
+    spanGaps: true,
     lines: [
       { label: "p50", color: P50, value: (s) => s.busLagP50Ms },
       { label: "p99", color: P99, value: (s) => s.busLagP99Ms },
