@@ -59,7 +59,7 @@ afterAll(async () => {
 
 /** Opens a page that records CSP violations and console errors. */
 async function openPage(): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 1000 } });
+  const page = await browser.newPage({ viewport: { width: 1360, height: 860 } });
   const problems: string[] = [];
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(message.text());
