@@ -62,7 +62,10 @@ it("with DASHBOARD_TOKEN, `npm run example:room` serves the dashboard behind it"
     transport: WebSocket,
     params: { name: "ada" },
   });
-  const viewer = new Socket(`ws://127.0.0.1:${port}/dashboard/socket`, { transport: WebSocket });
+  const viewer = new Socket(`ws://127.0.0.1:${port}/dashboard/socket`, {
+    transport: WebSocket,
+    authToken: token,
+  });
   sockets.push(member, viewer);
   member.connect();
   viewer.connect();

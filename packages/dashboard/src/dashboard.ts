@@ -69,9 +69,10 @@ let mounted = 0;
 /**
  * Serves a live operator dashboard on `endpoint`: a page at `path` (default
  * `/dashboard`) and a channel of its own at `<path>/socket` that pushes a snapshot of
- * the node every `intervalMs`. Nothing is served until this is called. The page and the
- * channel both require `token`: a request without it gets 401, a join without it an
- * error. Open the page as `<path>?token=<token>`.
+ * the node every `intervalMs`. Nothing is served until this is called. The page, the
+ * socket and the channel all require `token`: a request without it gets 401, a socket
+ * without it as its `authToken` 403, a join without it in its params an error. Open the
+ * page as `<path>?token=<token>`.
  *
  * On an endpoint given an app's `server`, the app routes requests through
  * `endpoint.handleHttp` as it does for `/metrics`.
@@ -121,8 +122,9 @@ export function mountDashboard(endpoint: Endpoint, options: DashboardOptions): D
   endpoint.mount(
     socketPath,
     defineConnectionHandler({
-      // Anyone may connect; only the channel's join, with the token, shows anything.
-      connect: () => ({}),
+      // The token twice: as the socket's authToken (a header, never in a URL), so no
+      // connection exists without it, and in the join's params, which the channel checks.
+      connect: (_params, info) => (check.matches(info.authToken) ? {} : null),
       id: () => socketId,
       channels: [channel(DASHBOARD_TOPIC, dashboardChannel)],
     }),

@@ -35,10 +35,14 @@ afterEach(async () => {
 const page = (path: string, init?: RequestInit) =>
   fetch(`http://127.0.0.1:${node!.port}${path}`, init);
 
-/** A dashboard viewer: joins the channel with `joinToken`, keeps every snapshot. */
-function view(joinToken: unknown) {
+/**
+ * A dashboard viewer: connects with `authToken`, joins the channel with `joinToken`, and
+ * keeps every snapshot.
+ */
+function view(joinToken: unknown, authToken = token) {
   const socket = new Socket(`ws://127.0.0.1:${node!.port}/dashboard/socket`, {
     transport: WebSocket,
+    authToken,
     reconnectAfterMs: () => 60_000,
   });
   sockets.push(socket);
@@ -124,9 +128,17 @@ describe("mountDashboard", () => {
     expect(JSON.stringify(logger.entries)).not.toContain(token);
   });
 
-  it("refuses a join without the right token", async () => {
+  it("refuses a socket without the token, and a join without it", async () => {
     node = await startNode();
     dashboard = mountDashboard(node.endpoint, { token, intervalMs: 50 });
+    for (const protocols of [["phoenix"], ["phoenix", "base64url.bearer.phx.bm9wZQ"]]) {
+      const status = await new Promise<number>((resolve) => {
+        const url = `ws://127.0.0.1:${node!.port}/dashboard/socket/websocket?vsn=2.0.0`;
+        const ws = new WebSocket(url, protocols);
+        ws.once("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0));
+      });
+      expect(status).toBe(403);
+    }
     for (const wrong of [undefined, "", token.slice(0, -1), 42, { token }]) {
       const { joined, snapshots } = view(wrong);
       expect(await joined).toEqual({ error: { reason: "unauthorized" } });

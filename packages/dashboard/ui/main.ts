@@ -9,7 +9,7 @@ const socketPath =
 const token = new URLSearchParams(location.search).get("token") ?? "";
 
 const view = new View(document.body);
-const socket = new Socket(socketPath);
+const socket = new Socket(socketPath, { authToken: token });
 socket.onOpen(() => view.link("live"));
 socket.onClose(() => view.link("offline"));
 socket.connect();
