@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Socket } from "@tandem/client";
+import { NatsServer } from "@tandem/nats/testing";
 import { eventually, recordingLogger } from "@tandem/test-support";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
@@ -17,6 +18,8 @@ import { joinRoom, type Member, type Node, startNode } from "./fixture.js";
 const token = randomBytes(24).toString("hex");
 
 let node: Node | undefined;
+let peer: Node | undefined;
+let nats: NatsServer | undefined;
 let dashboard: Dashboard | undefined;
 const sockets: Socket[] = [];
 const members: Member[] = [];
@@ -29,7 +32,9 @@ afterEach(async () => {
   dashboard?.close();
   dashboard = undefined;
   await node?.close();
-  node = undefined;
+  await peer?.close();
+  await nats?.kill();
+  node = peer = nats = undefined;
 });
 
 const page = (path: string, init?: RequestInit) =>
@@ -216,6 +221,35 @@ describe("mountDashboard", () => {
     expect(later.ok.snapshot?.sample).toEqual(later.ok.history.at(-1));
     const ats = later.ok.history.map((s) => s.at);
     expect([...ats].sort((a, b) => a - b)).toEqual(ats);
+  });
+
+  it("shows the cluster: the bus, each node up, its lag, and a node that goes silent as down", async () => {
+    nats = await NatsServer.start();
+    const prefix = `dash${randomBytes(4).toString("hex")}`;
+    node = await startNode({ natsUrl: nats.url, nodeName: "node-a", prefix });
+    peer = await startNode({ natsUrl: nats.url, nodeName: "node-b", prefix });
+    dashboard = mountDashboard(node.endpoint, {
+      token,
+      presence: node.presence,
+      bus: node.adapter,
+      intervalMs: 100,
+    });
+    const viewer = view(token);
+    await viewer.joined;
+    const clustered = await viewer.until(
+      (s) => s.nodes.length === 2 && s.sample.busLagP50Ms !== null,
+    );
+    expect(clustered.nodes[0]).toEqual({ name: "node-a", self: true, up: true, silentMs: 0 });
+    expect(clustered.nodes[1]).toMatchObject({ name: "node-b", self: false, up: true });
+    expect(clustered.nodes[1]!.silentMs).toBeLessThan(1000);
+    expect(clustered.bus).toMatchObject({ status: "ready", invalid: 0 });
+    expect(clustered.bus!.received).toBeGreaterThan(0);
+
+    // node-b's bus goes away without a goodbye: its heartbeats stop.
+    await peer.adapter!.close();
+    const down = await viewer.until((s) => s.nodes[1]?.up === false, 5000);
+    expect(down.nodes[1]!.name).toBe("node-b");
+    expect(down.nodes[1]!.silentMs).toBeGreaterThan(1000);
   });
 
   it("leaves Prometheus scrapes whole: every frame it saw is still counted at /metrics", async () => {

@@ -41,9 +41,10 @@ export async function startNode(
     : undefined;
   const pubsub = new PubSub({ adapter, nodeName: options.nodeName, logger });
   const endpoint = new Endpoint({ pubsub, logger, checkOrigin: false });
-  // Heartbeats every 200 ms, so a test sees bus lag within a second.
+  // Heartbeats every 200 ms, so a test sees bus lag within a second, and a node silent
+  // for a second is down.
   const presence = new Presence(endpoint, {
-    replication: { broadcastPeriodMs: 200, maxSilentPeriods: 1 },
+    replication: { broadcastPeriodMs: 200, maxSilentPeriods: 1, downPeriodMs: 1000 },
   });
   const room = defineChannel<{ user: string }>({
     join(_topic, _payload, socket) {
