@@ -116,7 +116,7 @@ test("the page charts the node live, and its numbers follow the traffic", async 
   await expect.poll(() => page.locator(".chart canvas").count()).toBe(4);
   expect(await page.locator(".node").textContent()).toBe("node-a");
   // The page's own socket is a connection of the node.
-  expect(await tile(page, "Connections")).toBe("1");
+  await expect.poll(() => tile(page, "Connections")).toBe("1");
 
   await crowd();
   const shouting = shout(screenshot ? 20_000 : 2000);
@@ -126,7 +126,7 @@ test("the page charts the node live, and its numbers follow the traffic", async 
   await shouting;
   // node-a holds members 0, 2 and 4: connections, and room:lobby with two of them here
   // and three presences across both nodes.
-  expect(await tile(page, "Connections")).toBe("4");
+  await expect.poll(() => tile(page, "Connections")).toBe("4");
   const cells = (table: number, row: number) =>
     page.locator(".tables tbody").nth(table).locator("tr").nth(row).locator("td").allTextContents();
   await expect.poll(() => cells(1, 0)).toEqual(["room:lobby", "2", "3"]);
