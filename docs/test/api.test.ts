@@ -33,6 +33,7 @@ test("the API reference documents every public export and every {@link} resolves
   expect(project?.children?.map((module) => module.name).sort()).toEqual([
     "@tandem/client",
     "@tandem/client/room",
+    "@tandem/dashboard",
     "@tandem/nats",
     "@tandem/protocol",
     "@tandem/react",

@@ -1,6 +1,8 @@
 // Plain Node, no TypeScript loader: a Tandem server with a presence room on an ephemeral
-// port, and a @tandem/client Socket (over ws) that joins it and waits to see itself.
+// port, and a @tandem/client Socket (over ws) that joins it and waits to see itself; the
+// dashboard's page is served from the tarball's built files.
 import { Presence as ClientPresence, Socket } from "@tandem/client";
+import { mountDashboard } from "@tandem/dashboard";
 import {
   channel,
   defineChannel,
@@ -33,7 +35,14 @@ endpoint.mount(
     channels: [channel("room:*", room)],
   }),
 );
+const token = "smoke-dashboard-token";
+const dashboard = mountDashboard(endpoint, { token, presence });
 const { port } = await endpoint.listen(0);
+const page = await fetch(`http://127.0.0.1:${port}/dashboard?token=${token}`);
+if (page.status !== 200 || !(await page.text()).includes("Tandem dashboard")) {
+  console.error(`smoke: the dashboard page answered ${page.status}`);
+  process.exit(1);
+}
 
 const socket = new Socket(`ws://127.0.0.1:${port}/socket`, {
   transport: WebSocket,
@@ -55,6 +64,8 @@ const names = await new Promise((resolve, reject) => {
 });
 clearTimeout(timeout);
 console.log(`node ${process.version} joined room:lobby on port ${port}, presence: ${names}`);
+console.log("the dashboard page was served with its token");
 socket.disconnect();
+dashboard.close();
 presence.close();
 await endpoint.close();

@@ -23,7 +23,7 @@ import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 
 /** The published workspaces, in dependency order. */
-const published = ["protocol", "server", "redis", "nats", "client", "redux", "react"];
+const published = ["protocol", "server", "redis", "nats", "dashboard", "client", "redux", "react"];
 /** Third-party packages the smoke project installs, at the versions this repository uses. */
 const thirdParty = {
   dependencies: ["@reduxjs/toolkit", "react", "react-dom", "ws", "zod"],

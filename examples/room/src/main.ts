@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import { mountDashboard } from "@tandem/dashboard";
 import { natsClusterFromEnv } from "@tandem/nats";
 import { clusterFromEnv } from "@tandem/redis";
 import { busVariable, defaultLogger } from "@tandem/server";
@@ -29,22 +30,33 @@ if (nodes > 1 && cluster.isPrimary) {
     });
   }
 } else {
-  const { pubsub, replication } =
+  const { pubsub, replication, adapter } =
     busVariable(process.env) === "NATS_URL"
       ? natsClusterFromEnv(process.env, logger)
       : clusterFromEnv(process.env, logger);
   const { endpoint, presence } = createRoomEndpoint({ pubsub, logger }, { replication });
+  // The operator dashboard, only when a token is set: /dashboard?token=<DASHBOARD_TOKEN>.
+  const token = process.env.DASHBOARD_TOKEN;
+  const dashboard = token
+    ? mountDashboard(endpoint, { token, presence, bus: adapter ?? undefined })
+    : undefined;
   const address = await endpoint.listen(port, host);
   logger.info(
     { port: address.port, node: pubsub.nodeName, clustered: pubsub.clustered },
     "room example up",
   );
   if (cluster.isPrimary) console.log(`listening on http://${host}:${address.port}`);
+  if (dashboard && cluster.isPrimary) {
+    console.log(
+      `dashboard at http://${host}:${address.port}${dashboard.path}?token=<DASHBOARD_TOKEN>`,
+    );
+  }
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       // Presence first: peers drop this node's entries at once instead of after a timeout.
       presence.close();
+      dashboard?.close();
       void endpoint
         .close()
         .then(() => pubsub.close())

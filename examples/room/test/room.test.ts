@@ -49,7 +49,7 @@ beforeAll(async () => {
   port = await freePort();
   child = spawn("npm", ["run", "example:room"], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: "warn" },
+    env: { ...process.env, PORT: String(port), LOG_LEVEL: "warn", DASHBOARD_TOKEN: "" },
     stdio: ["ignore", "pipe", "inherit"],
     detached: true,
   });
@@ -70,6 +70,10 @@ afterAll(() => {
 });
 
 describe("examples/room contract", () => {
+  it("serves no dashboard without DASHBOARD_TOKEN", async () => {
+    expect((await fetch(`http://127.0.0.1:${port}/dashboard`)).status).toBe(404);
+  });
+
   it("refuses a connection without a valid name", async () => {
     const cases: Record<string, string>[] = [{}, { name: "" }, { name: "x".repeat(65) }];
     for (const params of cases) {

@@ -100,6 +100,12 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Answers an HTTP request and returns true, or returns false to leave it to the next
+ * handler. See {@link Endpoint.addHttpHandler}.
+ */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 interface Mount {
   /** The mount point, without a trailing slash. */
   path: string;
@@ -123,6 +129,7 @@ export class Endpoint {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly #mounts: Mount[] = [];
+  readonly #httpHandlers = new Set<HttpHandler>();
   readonly #connections = new Set<Connection>();
   readonly #wss: WebSocketServer;
   readonly #ownsServer: boolean;
@@ -234,10 +241,19 @@ export class Endpoint {
 
   /**
    * Serves `/metrics` (Prometheus), `/healthz` (the process is up) and `/readyz` (it
-   * accepts connections). Returns false for other paths, so an app with its own HTTP
-   * server can call it first and route the rest itself.
+   * accepts connections), then asks the handlers added with {@link addHttpHandler}.
+   * Returns false for other paths, so an app with its own HTTP server can call it first
+   * and route the rest itself.
    */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.#handleOwnPaths(req, res)) return true;
+    for (const handler of this.#httpHandlers) {
+      if (handler(req, res)) return true;
+    }
+    return false;
+  }
+
+  #handleOwnPaths(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/healthz") {
@@ -302,6 +318,27 @@ export class Endpoint {
       handler: handler as unknown as ConnectionHandler<Assigns>,
     });
     return this;
+  }
+
+  /**
+   * Removes the mount at `path`: new connections there are refused (404), open ones
+   * are left alone. Returns whether there was one.
+   */
+  unmount(path: string): boolean {
+    const index = this.#mounts.findIndex((m) => m.path === path.replace(/\/+$/, ""));
+    if (index < 0) return false;
+    this.#mounts.splice(index, 1);
+    return true;
+  }
+
+  /**
+   * Adds a handler that {@link handleHttp} asks after its own paths, in the order added:
+   * how an add-on (such as the operator dashboard) serves pages on the endpoint's server.
+   * Returns the function that removes it.
+   */
+  addHttpHandler(handler: HttpHandler): () => void {
+    this.#httpHandlers.add(handler);
+    return () => this.#httpHandlers.delete(handler);
   }
 
   /** Starts listening; resolves with the bound address. */

@@ -40,9 +40,14 @@ export {
   channel,
   defineConnectionHandler,
 } from "./connection-handler.js";
-export { type CloseOptions, Endpoint, type EndpointOptions } from "./endpoint.js";
+export {
+  type CloseOptions,
+  Endpoint,
+  type EndpointOptions,
+  type HttpHandler,
+} from "./endpoint.js";
 export { defaultLogger, type Logger, silentLogger } from "./logger.js";
-export { Metrics } from "./metrics.js";
+export { Metrics, type TrafficTotals } from "./metrics.js";
 export type { OriginCheck } from "./origin.js";
 export {
   ClientPresence,
@@ -97,6 +102,7 @@ export type { ReplicaRef } from "./tracker/replica.js";
 export type { Entry } from "./tracker/state.js";
 export {
   type DiffListener,
+  type PeerSilence,
   type ReplicationTimings,
   type TopicChanges,
   Tracker,

@@ -6,17 +6,23 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
  * subscriber was a measurable share of a fan-out.
  */
 class Tally {
-  #pending = 0;
+  #total = 0;
+  #taken = 0;
 
   add(amount: number): void {
-    this.#pending += amount;
+    this.#total += amount;
   }
 
   /** Returns what was added since the last call. */
   take(): number {
-    const amount = this.#pending;
-    this.#pending = 0;
+    const amount = this.#total - this.#taken;
+    this.#taken = this.#total;
     return amount;
+  }
+
+  /** Everything added so far; reading it takes nothing, so scrapes still see every count. */
+  get total(): number {
+    return this.#total;
   }
 }
 
@@ -32,6 +38,18 @@ function tallied(name: string, help: string, registers: Registry[]): Tally {
     },
   });
   return tally;
+}
+
+/** Client traffic counted since an endpoint started. */
+export interface TrafficTotals {
+  /** Frames received from clients. */
+  readonly messagesIn: number;
+  /** Frames written to clients. */
+  readonly messagesOut: number;
+  /** Bytes received from clients. */
+  readonly bytesIn: number;
+  /** Bytes written to clients. */
+  readonly bytesOut: number;
 }
 
 /**
@@ -106,6 +124,19 @@ export class Metrics {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     });
+  }
+
+  /**
+   * Frames and bytes in and out since the endpoint started, read without disturbing what
+   * the next Prometheus scrape reports: for samplers that compute their own rates.
+   */
+  totals(): TrafficTotals {
+    return {
+      messagesIn: this.#messagesIn.total,
+      messagesOut: this.#messagesOut.total,
+      bytesIn: this.#bytesIn.total,
+      bytesOut: this.#bytesOut.total,
+    };
   }
 
   /** Counts one frame received from a client. */

@@ -237,6 +237,14 @@ export class PubSub {
     }
   }
 
+  /**
+   * Every topic with subscribers on this node, and how many it has: a read-only walk for
+   * diagnostics (the operator dashboard's busiest topics), O(topics).
+   */
+  *topicSizes(): IterableIterator<[topic: string, subscribers: number]> {
+    for (const [topic, subscribers] of this.#topics) yield [topic, subscribers.size];
+  }
+
   /** How many subscribers a topic has on this node. */
   subscriberCount(topic: string): number {
     return this.#topics.get(topic)?.size ?? 0;

@@ -14,7 +14,7 @@ import type { Metrics } from "../metrics.js";
 import type { PubSub } from "../pubsub.js";
 import { SharedMessage } from "../shared-message.js";
 import type { Entry } from "../tracker/state.js";
-import { type ReplicationTimings, Tracker } from "../tracker/tracker.js";
+import { type PeerSilence, type ReplicationTimings, Tracker } from "../tracker/tracker.js";
 import { ClientPresence, type ClientPresenceOptions } from "./client-presence.js";
 import { DiffBatch } from "./diff-batch.js";
 import { type LargeRoomOptions, LargeRooms, summarize } from "./large-rooms.js";
@@ -264,6 +264,14 @@ export class Presence {
    */
   topicSize(topic: string): number {
     return this.#tracker.topicSize(topic);
+  }
+
+  /**
+   * The other nodes this node's tracker replica knows, up or down, and how long since each
+   * was last heard from (see {@link Tracker.peerSilences}).
+   */
+  peers(): PeerSilence[] {
+    return this.#tracker.peerSilences();
   }
 
   /** One key's presence on a topic, through `fetch`; undefined if absent. */

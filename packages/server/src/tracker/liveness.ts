@@ -72,8 +72,12 @@ export class Liveness {
     return peer?.ref.vsn === ref.vsn && peer.up;
   }
 
-  /** The peers currently known, with their status. */
-  peers(): { ref: ReplicaRef; up: boolean }[] {
-    return [...this.#peers.values()].map(({ ref, up }) => ({ ref, up }));
+  /** The peers currently known, with their status and when they were last heard from. */
+  peers(): { ref: ReplicaRef; up: boolean; lastHeartbeatAt: number }[] {
+    return [...this.#peers.values()].map(({ ref, up, lastHeartbeatAt }) => ({
+      ref,
+      up,
+      lastHeartbeatAt,
+    }));
   }
 }

@@ -35,6 +35,16 @@ export interface TopicChanges {
   readonly leaves: Entry[];
 }
 
+/** A peer as {@link Tracker.peerSilences} lists it. */
+export interface PeerSilence {
+  /** The peer's node name. */
+  readonly name: string;
+  /** Whether it is up (heard from within the down period). */
+  readonly up: boolean;
+  /** How long ago its last heartbeat arrived, in ms. */
+  readonly silentMs: number;
+}
+
 /** Called with every change, grouped by topic, in the order the changes happened. */
 export type DiffListener = (diffs: ReadonlyMap<string, TopicChanges>) => void;
 
@@ -314,6 +324,19 @@ export class Tracker {
   /** The peers this node knows, and whether each is up. */
   peers(): { name: string; up: boolean }[] {
     return this.#liveness.peers().map(({ ref, up }) => ({ name: ref.name, up }));
+  }
+
+  /**
+   * The peers this node knows, whether each is up, and how long ago (ms) it was last
+   * heard from: what an operator's view of the cluster shows.
+   */
+  peerSilences(): PeerSilence[] {
+    const now = this.#now();
+    return this.#liveness.peers().map(({ ref, up, lastHeartbeatAt }) => ({
+      name: ref.name,
+      up,
+      silentMs: now - lastHeartbeatAt,
+    }));
   }
 
   /**
