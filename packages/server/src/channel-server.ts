@@ -160,27 +160,27 @@ export class ChannelServer<A extends Assigns = Assigns> implements Subscriber, F
       this.#exit({ error: err }, false);
       return error({ reason: "join crashed" });
     }
-    // The connection may have closed while an async join was pending.
-    if (this.#state === "closed") return error({ reason: "join crashed" });
-    if (result.status !== "ok") {
-      this.#exit("shutdown", false);
-      return result;
-    }
     // The client may act on the reply at once (ask someone on another node to speak):
-    // the reply waits until the bus confirms this node hears the topic's shard.
+    // an accepted join waits until the bus confirms this node hears the topic's shard.
+    const accepted = result.status === "ok";
     const pubsub = this.#host.pubsub;
-    const release = pubsub.hold(pubsub.shardOf(this.topic));
-    const pending = pubsub.pendingSubscription(this.topic);
-    if (pending) await within(pending, SUBSCRIBE_WAIT_MS);
-    if (this.#state === "closed") {
-      release();
-      return error({ reason: "join crashed" });
+    const release = accepted ? pubsub.hold(pubsub.shardOf(this.topic)) : undefined;
+    try {
+      const pending = accepted ? pubsub.pendingSubscription(this.topic) : undefined;
+      if (pending) await within(pending, SUBSCRIBE_WAIT_MS);
+      // The connection may have closed while an async join, or the bus, was pending.
+      if (this.#state === "closed") return error({ reason: "join crashed" });
+      if (result.status !== "ok") {
+        this.#exit("shutdown", false);
+        return result;
+      }
+      this.#state = "joined";
+      this.#host.metrics.channels.inc();
+      pubsub.subscribe(this.topic, this);
+      return result;
+    } finally {
+      release?.();
     }
-    this.#state = "joined";
-    this.#host.metrics.channels.inc();
-    pubsub.subscribe(this.topic, this);
-    release();
-    return result;
   }
 
   /** Starts running queued messages: called once the join reply has been written. */
