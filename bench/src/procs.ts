@@ -106,8 +106,6 @@ export async function startServer(
       "--instr-atstart=no",
       `--callgrind-out-file=${env.TANDEM_CALLGRIND_OUT}`,
     );
-    // No compiler or GC threads finishing at times of their own: the count repeats.
-    flags.push("--single-threaded");
   }
   const child = spawnTs(file, args, flags, env, wrapper);
   child.stderr?.on("data", (chunk: Buffer) => {

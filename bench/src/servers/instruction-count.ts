@@ -28,27 +28,35 @@ export async function startCounting(): Promise<void> {
   await control("--instr=on");
 }
 
-/** The instructions executed since {@link startCounting}; `null` when not counting. */
+/**
+ * The instructions executed since {@link startCounting}, by the main thread alone when
+ * callgrind separates threads (`--separate-threads=yes`: V8's compiler and GC helpers do
+ * more or less work depending on how long the main thread waits for the network);
+ * `null` when not counting.
+ */
 export async function countedSinceStart(): Promise<number | null> {
   if (!outFile) return null;
   const before = dumps(outFile);
   await control("--dump");
-  const fresh = dumps(outFile).filter((file) => !before.includes(file));
-  const file = fresh.sort(byPart).at(-1);
-  if (!file) throw new Error(`callgrind wrote no dump next to ${outFile}`);
-  const summary = /^summary:\s*(\d+)/m.exec(readFileSync(file, "utf8"));
-  if (!summary) throw new Error(`no summary line in ${file}`);
+  const fresh = dumps(outFile).filter((dump) => !before.some((b) => b.file === dump.file));
+  const part = Math.max(...fresh.map((dump) => dump.part));
+  const dump = fresh.find((d) => d.part === part && (d.thread === null || d.thread === 1));
+  if (!dump) throw new Error(`callgrind wrote no dump next to ${outFile}`);
+  const summary = /^summary:\s*(\d+)/m.exec(readFileSync(dump.file, "utf8"));
+  if (!summary) throw new Error(`no summary line in ${dump.file}`);
   return Number(summary[1]);
 }
 
-/** Dump files of this process: `<out>.<part>` (callgrind numbers each dump). */
-function dumps(out: string): string[] {
+/**
+ * Dump files of this process: `<out>.<part>`, or `<out>.<part>-<thread>` with threads
+ * separated (callgrind numbers each dump).
+ */
+function dumps(out: string): { file: string; part: number; thread: number | null }[] {
   const stem = `${basename(out)}.`;
-  return readdirSync(dirname(out))
-    .filter((name) => name.startsWith(stem) && /^\d+$/.test(name.slice(stem.length)))
-    .map((name) => join(dirname(out), name));
-}
-
-function byPart(a: string, b: string): number {
-  return Number(a.slice(a.lastIndexOf(".") + 1)) - Number(b.slice(b.lastIndexOf(".") + 1));
+  return readdirSync(dirname(out)).flatMap((name) => {
+    const match = name.startsWith(stem) ? /^(\d+)(?:-(\d+))?$/.exec(name.slice(stem.length)) : null;
+    if (!match) return [];
+    const thread = match[2] === undefined ? null : Number(match[2]);
+    return [{ file: join(dirname(out), name), part: Number(match[1]), thread }];
+  });
 }
