@@ -12,6 +12,8 @@ import { killAll } from "./procs.js";
 import {
   ATTACKS,
   type Attack,
+  ENGINES,
+  type Engine,
   SCENARIOS,
   type Scenario,
   type ScenarioOptions,
@@ -35,9 +37,11 @@ typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --o
 broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100
 capacity:    --connections N (default min(20000, ulimit -n − 200)) --room-size 100
              --idle-ms 10000 --heap-snapshot FILE (Tandem and others: written by the server)
-cluster:     --room 200 --typers-per-node 10 --interval-ms 1000 --duration-ms 10000
-             --observers-per-node 10 --broadcast-period-ms 100 --down-period-ms 1000
-             --kill-timeout-ms 15000   (two nodes over a redis-server of its own)
+cluster:     --engine redis|redis-cluster|nats --room 200 --typers-per-node 10
+             --interval-ms 1000 --duration-ms 10000 --observers-per-node 10
+             --broadcast-period-ms 100 --down-period-ms 1000 --kill-timeout-ms 15000
+             (two nodes over a bus of its own: a redis-server, a 3-master Redis Cluster
+             or a nats-server)
 soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
              --typing-per-s 20 --sample-ms 5000
 abuse:       --phase-ms 15000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
@@ -105,6 +109,9 @@ function parse(argv: string[]): {
         if (!ATTACKS.includes(a as Attack)) throw new Error(`unknown attack "${a}"`);
       }
       parsed.options.attacks = attacks;
+    } else if (name === "engine") {
+      if (!ENGINES.includes(value as Engine)) throw new Error(`unknown engine "${value}"`);
+      parsed.options.engine = value;
     } else if (name === "heap-snapshot") {
       parsed.options.heapSnapshot = value;
     } else {

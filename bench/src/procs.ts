@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { sparePort } from "@tandem/redis/testing";
 import type { LoadgenReply, LoadgenRequest, Target } from "./types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,7 +82,11 @@ export async function startServer(
   if (options.cpuProfileDir) {
     flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
-  const child = spawnTs(file, args, flags, options.env);
+  // On a shared machine each user keeps to a range of ports (TANDEM_PORTS); else any.
+  const env = process.env.TANDEM_PORTS
+    ? { PORT: String(await sparePort()), ...options.env }
+    : options.env;
+  const child = spawnTs(file, args, flags, env);
   child.stderr?.on("data", (chunk: Buffer) => {
     process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
   });

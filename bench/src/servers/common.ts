@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeHeapSnapshot } from "node:v8";
+import type { BusStats } from "@tandem/server";
 
 /** What a server reports at `GET /stats`. CPU in microseconds, memory in bytes. */
 export interface ServerStats {
@@ -17,6 +18,8 @@ export interface ServerStats {
   external: number;
   arrayBuffers: number;
   connections: number;
+  /** The cluster bus adapter's counters, when the server is a node of a cluster. */
+  bus?: BusStats;
 }
 
 declare const gc: (() => void) | undefined;
@@ -28,6 +31,7 @@ declare const gc: (() => void) | undefined;
 export function statsServer(
   connections: () => number,
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean,
+  extra?: () => Partial<ServerStats>,
 ): Server {
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
@@ -56,6 +60,7 @@ export function statsServer(
         external: memory.external,
         arrayBuffers: memory.arrayBuffers,
         connections: connections(),
+        ...extra?.(),
       };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
       return;
