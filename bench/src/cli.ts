@@ -7,6 +7,11 @@ import {
   type ClusterScaleOptions,
   runClusterScale,
 } from "./cluster-scale/main.js";
+import {
+  REAL_SCALE_DEFAULTS,
+  type RealScaleOptions,
+  runRealClusterScale,
+} from "./cluster-scale/real.js";
 import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
 import { killAll } from "./procs.js";
 import {
@@ -53,6 +58,11 @@ cluster-scale: --nodes 2,4,8,16,32,64 --placements routed,random --rooms-per-nod
              --shards 65536 --seed 1   (simulated: K nodes of the real PubSub and Tracker
              over a counted in-process bus, interest-routed against everything-everywhere;
              not part of "all")
+cluster-scale --real: --nodes 2,4,8 --placements routed,random --designs interest,everywhere
+             --engine redis|redis-cluster|nats --rooms-per-node 40 --members 6
+             --typing-per-s 0.1 --churn-per-s 0.01 --shouts-per-s 0.1 --warmup-ms 10000
+             --duration-ms 15000 --seed 1   (K real bench servers over a bus of their own,
+             real clients; per node the adapter's bus counters, tandem_presences, CPU)
 `;
 
 const camel = (flag: string): string =>
@@ -131,26 +141,32 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /** cluster-scale takes its own flags: it runs in this process, with no targets. */
-function parseClusterScale(argv: string[]): Partial<ClusterScaleOptions> {
+function parseClusterScale<T extends object>(argv: string[], defaults: T): Partial<T> {
   const options: Record<string, unknown> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
     const name = camel(flag.replace(/^--/, ""));
-    if (!flag.startsWith("--") || !(name in CLUSTER_SCALE_DEFAULTS)) {
+    if (!flag.startsWith("--") || !(name in defaults)) {
       throw new Error(`cluster-scale has no option "${flag}"`);
     }
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (name === "nodes" || name === "placements") options[name] = value;
+    if (typeof defaults[name as keyof T] === "string") options[name] = value;
     else if (Number.isFinite(Number(value))) options[name] = Number(value);
     else throw new Error(`${flag} needs a number`);
   }
-  return options as Partial<ClusterScaleOptions>;
+  return options as Partial<T>;
 }
 
 try {
   if (process.argv[2] === "cluster-scale") {
-    await runClusterScale(parseClusterScale(process.argv.slice(3)));
+    const rest = process.argv.slice(3);
+    if (rest.includes("--real")) {
+      const flags = rest.filter((flag) => flag !== "--real");
+      await runRealClusterScale(parseClusterScale<RealScaleOptions>(flags, REAL_SCALE_DEFAULTS));
+    } else {
+      await runClusterScale(parseClusterScale<ClusterScaleOptions>(rest, CLUSTER_SCALE_DEFAULTS));
+    }
     process.exit(0);
   }
   const args = parse(process.argv.slice(2));
