@@ -13,6 +13,7 @@ import {
   runRealClusterScale,
 } from "./cluster-scale/real.js";
 import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
+import { PARTITION_DEFAULTS, type PartitionOptions, runPartition } from "./partition/main.js";
 import { killAll } from "./procs.js";
 import {
   ATTACKS,
@@ -28,7 +29,7 @@ import {
 
 const USAGE = `usage: npm run bench -- <scenario|all> [options]
 
-scenarios: ${SCENARIOS.join(", ")}, all, cluster-scale
+scenarios: ${SCENARIOS.join(", ")}, all, cluster-scale, partition
 common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
@@ -63,6 +64,12 @@ cluster-scale --real: --nodes 2,4,8 --placements routed,random --designs interes
              --typing-per-s 0.1 --churn-per-s 0.01 --shouts-per-s 0.1 --warmup-ms 10000
              --duration-ms 15000 --seed 1   (K real bench servers over a bus of their own,
              real clients; per node the adapter's bus counters, tandem_presences, CPU)
+partition:   --engines redis,nats --runs cut,lossy --nodes 3 --clients-per-node 30 --rooms 3
+             --broadcast-period-ms 200 --down-period-ms 2000 --cut-ms 6000 --lossy-ms 15000
+             --delay-ms 50 --loss 0.05 --typing-per-s 5 --churn-per-s 2
+             --converge-timeout-ms 30000   (root: bus and nodes in network namespaces
+             tcr-*, a node cut off from the bus by iptables, or lossy delayed links; then
+             every client must list exactly the live connections of its room)
 `;
 
 const camel = (flag: string): string =>
@@ -148,7 +155,7 @@ function parseClusterScale<T extends object>(argv: string[], defaults: T): Parti
     const value = argv[i + 1];
     const name = camel(flag.replace(/^--/, ""));
     if (!flag.startsWith("--") || !(name in defaults)) {
-      throw new Error(`cluster-scale has no option "${flag}"`);
+      throw new Error(`no option "${flag}"`);
     }
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (typeof defaults[name as keyof T] === "string") options[name] = value;
@@ -159,6 +166,12 @@ function parseClusterScale<T extends object>(argv: string[], defaults: T): Parti
 }
 
 try {
+  if (process.argv[2] === "partition") {
+    await runPartition(
+      parseClusterScale<PartitionOptions>(process.argv.slice(3), PARTITION_DEFAULTS),
+    );
+    process.exit(0);
+  }
   if (process.argv[2] === "cluster-scale") {
     const rest = process.argv.slice(3);
     if (rest.includes("--real")) {

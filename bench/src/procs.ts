@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -28,20 +28,31 @@ export function killAll(): void {
   children.clear();
 }
 
-function spawnTs(
+/** Runs a TypeScript file of bench/src as a child (in `netns` when given) that dies with the harness. */
+export function spawnTs(
   file: string,
   args: string[],
   nodeFlags: string[],
   env: Record<string, string> = {},
+  netns?: string,
 ): ChildProcess {
   hookExit();
-  const child = fork(join(here, file), args, {
+  // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
+  const execArgv = ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags];
+  const options = {
     cwd: repoRoot,
-    // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
-    execArgv: ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags],
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    stdio: ["ignore", "pipe", "pipe", "ipc"] as ("ignore" | "pipe" | "ipc")[],
     env: { ...process.env, NODE_ENV: "production", ...env },
-  });
+  };
+  // `ip netns exec` execs node in the namespace: same pid, and the IPC channel's
+  // descriptor and variable go through, so the child still exits with the harness.
+  const child = netns
+    ? spawn(
+        "ip",
+        ["netns", "exec", netns, process.execPath, ...execArgv, join(here, file), ...args],
+        options,
+      )
+    : fork(join(here, file), args, { ...options, execArgv });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
@@ -74,6 +85,10 @@ export async function startServer(
     env?: Record<string, string>;
     /** Tag of its output lines (default the target). */
     name?: string;
+    /** A network namespace to run it in (needs root), e.g. for partition runs. */
+    netns?: string;
+    /** The host its URL names (default loopback), where it listens given `HOST`. */
+    host?: string;
   } = {},
 ): Promise<ServerProcess> {
   const [file, args] = SERVER_FILES[target];
@@ -86,7 +101,7 @@ export async function startServer(
   const env = process.env.TANDEM_PORTS
     ? { PORT: String(await sparePort()), ...options.env }
     : options.env;
-  const child = spawnTs(file, args, flags, env);
+  const child = spawnTs(file, args, flags, env, options.netns);
   child.stderr?.on("data", (chunk: Buffer) => {
     process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
   });
@@ -110,7 +125,7 @@ export async function startServer(
   return {
     target,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     pid: child.pid ?? -1,
     stop: () => stopChild(child, 10_000),
   };

@@ -77,11 +77,15 @@ export function statsServer(
   });
 }
 
-/** Listens on an ephemeral loopback port and prints `listening <port>` for the harness. */
+/**
+ * Listens on `PORT` (default ephemeral) of `HOST` (default loopback; the partition bench's
+ * nodes listen on their network namespace's address) and prints `listening <port>`.
+ */
 export async function listen(server: Server, port = Number(process.env.PORT ?? 0)): Promise<void> {
+  const host = process.env.HOST ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ port, host: "127.0.0.1", backlog: 4096 }, () => resolve());
+    server.listen({ port, host, backlog: 4096 }, () => resolve());
   });
   const address = server.address() as AddressInfo;
   console.log(`listening ${address.port}`);
