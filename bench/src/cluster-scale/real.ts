@@ -240,8 +240,14 @@ async function runOne(
 const mean = (rows: RealNodeFigures[], pick: (f: RealNodeFigures) => number): number =>
   rows.reduce((sum, f) => sum + pick(f), 0) / rows.length;
 
-/** Runs every K, placement and design in turn; prints a table per placement, writes JSON. */
-export async function runRealClusterScale(overrides: Partial<RealScaleOptions>): Promise<void> {
+/**
+ * Runs every K, placement and design in turn; prints a table per placement, writes JSON
+ * into `outDir` (default bench/results) and returns the rows.
+ */
+export async function runRealClusterScale(
+  overrides: Partial<RealScaleOptions>,
+  outDir = join(repoRoot, "bench", "results"),
+): Promise<RealScaleRow[]> {
   const o = { ...REAL_SCALE_DEFAULTS, ...overrides };
   if (!ENGINES.includes(o.engine)) throw new Error(`unknown engine "${o.engine}"`);
   const ks = String(o.nodes).split(",").map(Number);
@@ -276,10 +282,10 @@ export async function runRealClusterScale(overrides: Partial<RealScaleOptions>):
       );
     }
   }
-  const dir = join(repoRoot, "bench", "results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `cluster-scale-real-${Date.now()}.json`);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `cluster-scale-real-${Date.now()}.json`);
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
   writeFileSync(file, `${JSON.stringify({ options: o, machine, rows }, null, 2)}\n`);
   out.write(`\nwrote ${file}\n`);
+  return rows;
 }

@@ -449,8 +449,14 @@ async function runOne(o: PartitionOptions, engine: Engine, kind: Kind): Promise<
 const ms = (value: number | null) =>
   value === null || Number.isNaN(value) ? "—" : String(Math.round(value));
 
-/** Runs each engine and kind in turn; prints a table, writes JSON. Cleans up even on failure. */
-export async function runPartition(overrides: Partial<PartitionOptions>): Promise<void> {
+/**
+ * Runs each engine and kind in turn; prints a table, writes JSON into `outDir` (default
+ * bench/results) and returns the results. Removes its namespaces even on failure.
+ */
+export async function runPartition(
+  overrides: Partial<PartitionOptions>,
+  outDir = join(repoRoot, "bench", "results"),
+): Promise<PartitionResult[]> {
   const o = { ...PARTITION_DEFAULTS, ...overrides };
   if (process.getuid?.() !== 0) throw new Error("partition needs root (network namespaces)");
   process.once("exit", () => teardown(o.nodes));
@@ -477,10 +483,10 @@ export async function runPartition(overrides: Partial<PartitionOptions>): Promis
       `| ${r.engine} | ${r.kind} | ${ms(r.initialMs)} | ${r.kind === "cut" ? `${ms(r.detectOthersMs)} / ${ms(r.detectIsolatedMs)}` : "—"} | ${ms(r.convergeMs)} | ${r.ghosts} | ${r.lost} | ${r.duplicates} | ${r.staleTyping} | ${r.falseLeaves} | ${ms(r.crossTyping.p50)} / ${ms(r.crossTyping.p99)} (${r.crossTyping.count}) | ${r.droppedPackets} | ${r.presences.join(", ")} (${r.expectedPresences}) | ${r.toggles} / ${r.churns} | ${r.loadavg.start.toFixed(1)}→${r.loadavg.end.toFixed(1)} |\n`,
     );
   }
-  const dir = join(repoRoot, "bench", "results");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `partition-${Date.now()}.json`);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `partition-${Date.now()}.json`);
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown" };
   writeFileSync(file, `${JSON.stringify({ options: o, machine, results }, null, 2)}\n`);
   out.write(`\nwrote ${file}\n`);
+  return results;
 }
