@@ -7,11 +7,19 @@ import {
   type ClusterScaleOptions,
   runClusterScale,
 } from "./cluster-scale/main.js";
+import {
+  REAL_SCALE_DEFAULTS,
+  type RealScaleOptions,
+  runRealClusterScale,
+} from "./cluster-scale/real.js";
 import { DEFAULT_TARGETS, defaultOptions, runScenario } from "./harness.js";
+import { PARTITION_DEFAULTS, type PartitionOptions, runPartition } from "./partition/main.js";
 import { killAll } from "./procs.js";
 import {
   ATTACKS,
   type Attack,
+  ENGINES,
+  type Engine,
   SCENARIOS,
   type Scenario,
   type ScenarioOptions,
@@ -21,7 +29,7 @@ import {
 
 const USAGE = `usage: npm run bench -- <scenario|all> [options]
 
-scenarios: ${SCENARIOS.join(", ")}, all, cluster-scale
+scenarios: ${SCENARIOS.join(", ")}, all, cluster-scale, partition
 common options:
   --targets a,b        targets among ${TARGETS.join(", ")}
   --out DIR            where JSON and SVG go (default bench/results)
@@ -38,9 +46,11 @@ typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --o
 broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100
 capacity:    --connections N (default min(20000, ulimit -n − 200)) --room-size 100
              --idle-ms 10000 --heap-snapshot FILE (Tandem and others: written by the server)
-cluster:     --room 200 --typers-per-node 10 --interval-ms 1000 --duration-ms 10000
-             --observers-per-node 10 --broadcast-period-ms 100 --down-period-ms 1000
-             --kill-timeout-ms 15000   (two nodes over a redis-server of its own)
+cluster:     --engine redis|redis-cluster|nats --room 200 --typers-per-node 10
+             --interval-ms 1000 --duration-ms 10000 --observers-per-node 10
+             --broadcast-period-ms 100 --down-period-ms 1000 --kill-timeout-ms 15000
+             (two nodes over a bus of its own: a redis-server, a 3-master Redis Cluster
+             or a nats-server)
 soak:        --duration-ms 180000 --clients 500 --rooms 10 --churn-per-s 20
              --typing-per-s 20 --sample-ms 5000
 abuse:       --phase-ms 15000 --probe-interval-ms 100 --members 20 --large-frame-bytes 921600
@@ -52,6 +62,17 @@ cluster-scale: --nodes 2,4,8,16,32,64 --placements routed,random --rooms-per-nod
              --shards 65536 --seed 1   (simulated: K nodes of the real PubSub and Tracker
              over a counted in-process bus, interest-routed against everything-everywhere;
              not part of "all")
+cluster-scale --real: --nodes 2,4,8 --placements routed,random --designs interest,everywhere
+             --engine redis|redis-cluster|nats --rooms-per-node 40 --members 6
+             --typing-per-s 0.1 --churn-per-s 0.01 --shouts-per-s 0.1 --warmup-ms 10000
+             --duration-ms 15000 --seed 1   (K real bench servers over a bus of their own,
+             real clients; per node the adapter's bus counters, tandem_presences, CPU)
+partition:   --engines redis,nats --runs cut,lossy --nodes 3 --clients-per-node 30 --rooms 3
+             --broadcast-period-ms 200 --down-period-ms 2000 --cut-ms 6000 --lossy-ms 15000
+             --delay-ms 50 --loss 0.05 --typing-per-s 5 --churn-per-s 2
+             --converge-timeout-ms 30000   (root: bus and nodes in network namespaces
+             tcr-*, a node cut off from the bus by iptables, or lossy delayed links; then
+             every client must list exactly the live connections of its room)
 `;
 
 const camel = (flag: string): string =>
@@ -115,6 +136,9 @@ function parse(argv: string[]): {
         if (!ATTACKS.includes(a as Attack)) throw new Error(`unknown attack "${a}"`);
       }
       parsed.options.attacks = attacks;
+    } else if (name === "engine") {
+      if (!ENGINES.includes(value as Engine)) throw new Error(`unknown engine "${value}"`);
+      parsed.options.engine = value;
     } else if (name === "heap-snapshot") {
       parsed.options.heapSnapshot = value;
     } else {
@@ -134,26 +158,38 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /** cluster-scale takes its own flags: it runs in this process, with no targets. */
-function parseClusterScale(argv: string[]): Partial<ClusterScaleOptions> {
+function parseClusterScale<T extends object>(argv: string[], defaults: T): Partial<T> {
   const options: Record<string, unknown> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i]!;
     const value = argv[i + 1];
     const name = camel(flag.replace(/^--/, ""));
-    if (!flag.startsWith("--") || !(name in CLUSTER_SCALE_DEFAULTS)) {
-      throw new Error(`cluster-scale has no option "${flag}"`);
+    if (!flag.startsWith("--") || !(name in defaults)) {
+      throw new Error(`no option "${flag}"`);
     }
     if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (name === "nodes" || name === "placements") options[name] = value;
+    if (typeof defaults[name as keyof T] === "string") options[name] = value;
     else if (Number.isFinite(Number(value))) options[name] = Number(value);
     else throw new Error(`${flag} needs a number`);
   }
-  return options as Partial<ClusterScaleOptions>;
+  return options as Partial<T>;
 }
 
 try {
+  if (process.argv[2] === "partition") {
+    await runPartition(
+      parseClusterScale<PartitionOptions>(process.argv.slice(3), PARTITION_DEFAULTS),
+    );
+    process.exit(0);
+  }
   if (process.argv[2] === "cluster-scale") {
-    await runClusterScale(parseClusterScale(process.argv.slice(3)));
+    const rest = process.argv.slice(3);
+    if (rest.includes("--real")) {
+      const flags = rest.filter((flag) => flag !== "--real");
+      await runRealClusterScale(parseClusterScale<RealScaleOptions>(flags, REAL_SCALE_DEFAULTS));
+    } else {
+      await runClusterScale(parseClusterScale<ClusterScaleOptions>(rest, CLUSTER_SCALE_DEFAULTS));
+    }
     process.exit(0);
   }
   const args = parse(process.argv.slice(2));

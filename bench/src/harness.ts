@@ -2,7 +2,7 @@ import { execSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { RedisServer } from "@tandem/redis/testing";
+import { type Bus, startBus } from "./bus.js";
 import { repoRoot, runLoadgen, type ServerProcess, startServer } from "./procs.js";
 import { chartFor } from "./report/charts.js";
 import { checks, type TargetCheck, tableFor } from "./report/tables.js";
@@ -82,6 +82,7 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       heapSnapshot: null,
     } satisfies CapacityOptions,
     cluster: {
+      engine: "redis",
       room: 200,
       typersPerNode: 10,
       intervalMs: 1000,
@@ -217,16 +218,16 @@ export async function runScenario<S extends Scenario>(
       ? join(profileDir, `${scenario}-${target}-${stamp}`)
       : undefined;
     const servers: ServerProcess[] = [];
-    let redis: RedisServer | undefined;
+    let bus: Bus | undefined;
     try {
       const supported = SUPPORTED[scenario];
       if (supported && !supported.includes(target)) {
         throw new Error(`${scenario} does not support ${target} (only ${supported.join(", ")})`);
       }
       if (scenario === "cluster") {
-        // Two nodes over a redis-server of our own (one we may disturb).
+        // Two nodes over a bus of our own (one we may disturb).
         const o = options as ClusterOptions;
-        redis = await RedisServer.start();
+        bus = await startBus(o.engine);
         const prefix = `bench-${stamp}`;
         for (const node of ["a", "b"]) {
           servers.push(
@@ -234,8 +235,9 @@ export async function runScenario<S extends Scenario>(
               name: `${target}/${node}`,
               ...(profileTarget ? { cpuProfileDir: `${profileTarget}-${node}` } : {}),
               env: {
-                REDIS_URL: redis.url,
+                ...bus.env,
                 REDIS_PREFIX: prefix,
+                NATS_PREFIX: prefix,
                 NODE_NAME: `bench-${node}`,
                 TRACKER_BROADCAST_PERIOD_MS: String(o.broadcastPeriodMs),
                 TRACKER_DOWN_PERIOD_MS: String(o.downPeriodMs),
@@ -271,7 +273,7 @@ export async function runScenario<S extends Scenario>(
       process.stderr.write(`  ${target} failed: ${entry.error}\n`);
     } finally {
       for (const server of servers) await server.stop();
-      await redis?.kill();
+      await bus?.stop();
     }
     if (profileTarget) report.files.profiles.push(profileTarget);
     report.runs.push(entry);

@@ -1,8 +1,9 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { sparePort } from "@tandem/redis/testing";
 import type { LoadgenReply, LoadgenRequest, Target } from "./types.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,24 +29,30 @@ export function killAll(): void {
   children.clear();
 }
 
-function spawnTs(
+/**
+ * Runs a TypeScript file of bench/src as a child that dies with the harness. `launcher`
+ * is a command node runs under, such as `ip netns exec <ns>` or valgrind: it execs node
+ * with the same pid, and the IPC channel's descriptor and variable go through.
+ */
+export function spawnTs(
   file: string,
   args: string[],
   nodeFlags: string[],
   env: Record<string, string> = {},
-  wrapper: string[] = [],
+  launcher: string[] = [],
 ): ChildProcess {
   hookExit();
   // Workspace packages from their sources (see vitest.config.ts): the bench needs no build.
   const execArgv = ["--conditions=@tandem/source", "--import", tsx, ...nodeFlags];
-  const child = fork(join(here, file), args, {
+  const options = {
     cwd: repoRoot,
-    ...(wrapper.length > 0
-      ? { execPath: wrapper[0], execArgv: [...wrapper.slice(1), process.execPath, ...execArgv] }
-      : { execArgv }),
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    stdio: ["ignore", "pipe", "pipe", "ipc"] as ("ignore" | "pipe" | "ipc")[],
     env: { ...process.env, NODE_ENV: "production", ...env },
-  });
+  };
+  const [command, ...prefix] = launcher;
+  const child = command
+    ? spawn(command, [...prefix, process.execPath, ...execArgv, join(here, file), ...args], options)
+    : fork(join(here, file), args, { ...options, execArgv });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return child;
@@ -83,6 +90,10 @@ export async function startServer(
      * the instructions executed since its last `?reset` (see servers/instruction-count.ts).
      */
     callgrindDir?: string;
+    /** A network namespace to run it in (needs root), e.g. for partition runs. */
+    netns?: string;
+    /** The host its URL names (default loopback), where it listens given `HOST`. */
+    host?: string;
   } = {},
 ): Promise<ServerProcess> {
   const [file, args] = SERVER_FILES[target];
@@ -91,14 +102,17 @@ export async function startServer(
   if (options.cpuProfileDir) {
     flags.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
-  const env = { ...options.env };
-  const wrapper: string[] = [];
+  // On a shared machine each user keeps to a range of ports (TANDEM_PORTS); else any.
+  const env: Record<string, string> = process.env.TANDEM_PORTS
+    ? { PORT: String(await sparePort()), ...options.env }
+    : { ...options.env };
+  const launcher = options.netns ? ["ip", "netns", "exec", options.netns] : [];
   if (options.callgrindDir) {
     mkdirSync(options.callgrindDir, { recursive: true });
     // A name of its own per start: callgrind numbers its dumps after the file name.
     const stem = `${tag.replace(/\W+/g, "-")}-${Date.now()}`;
     env.TANDEM_CALLGRIND_OUT = join(options.callgrindDir, stem);
-    wrapper.push(
+    launcher.push(
       "valgrind",
       "--tool=callgrind",
       // V8 writes the code it runs: valgrind must notice code rewritten in place.
@@ -107,7 +121,7 @@ export async function startServer(
       `--callgrind-out-file=${env.TANDEM_CALLGRIND_OUT}`,
     );
   }
-  const child = spawnTs(file, args, flags, env, wrapper);
+  const child = spawnTs(file, args, flags, env, launcher);
   child.stderr?.on("data", (chunk: Buffer) => {
     process.stderr.write(prefix(`[${tag}] `, chunk.toString()));
   });
@@ -136,7 +150,7 @@ export async function startServer(
   return {
     target,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
     pid: child.pid ?? -1,
     stop: () => stopChild(child, 10_000),
   };

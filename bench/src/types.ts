@@ -60,7 +60,13 @@ export interface CapacityOptions {
   heapSnapshot: string | null;
 }
 
+/** The bus a cluster bench runs over: one redis-server, a 3-master Redis Cluster, a nats-server. */
+export const ENGINES = ["redis", "redis-cluster", "nats"] as const;
+export type Engine = (typeof ENGINES)[number];
+
 export interface ClusterOptions {
+  /** The bus; the harness starts a throwaway one of its own. */
+  engine: Engine;
   /** Clients in the room, split evenly across the two nodes. */
   room: number;
   /** Members on each node that toggle typing. */
@@ -292,6 +298,7 @@ export interface ClusterResult extends Common {
   repeatedJoins: number;
   broadcastPeriodMs: number;
   downPeriodMs: number;
+  engine: Engine;
 }
 
 export interface SoakSample {

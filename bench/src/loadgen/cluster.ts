@@ -22,7 +22,7 @@ export interface Node {
 }
 
 /**
- * Two nodes over Redis. Client i connects to node i % 2. Typers on both nodes toggle
+ * Two nodes over a bus (Redis, Redis Cluster or NATS). Client i connects to node i % 2. Typers on both nodes toggle
  * typing; observers on both nodes time each change (cross-node and same-node). Then the
  * last node is killed with SIGKILL, and observers on the other one time their leaves.
  */
@@ -235,6 +235,7 @@ export async function cluster(
     spuriousLeaves,
     repeatedJoins,
     broadcastPeriodMs: o.broadcastPeriodMs,
+    engine: o.engine,
     downPeriodMs: o.downPeriodMs,
     failed,
     firstError: firstError ?? (frames === 0 ? "no frames received" : null),

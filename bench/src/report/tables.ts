@@ -156,7 +156,7 @@ function joinStormTable(report: Report<"join-storm">): string {
 function clusterTable(report: Report<"cluster">): string {
   const o = report.options;
   const header = [
-    `cluster 2 nodes, room=${o.room}, tracker ${o.broadcastPeriodMs}/${o.downPeriodMs} ms`,
+    `cluster 2 nodes over ${o.engine}, room=${o.room}, tracker ${o.broadcastPeriodMs}/${o.downPeriodMs} ms`,
     "converged ms",
     "toggles",
     "cross seen",
@@ -484,6 +484,16 @@ export function checks<S extends Scenario>(report: Report<S>): TargetCheck[] {
       target: "cluster: killed node's users leave at every observer on the survivor",
       met: t.kill.complete === t.kill.observers && t.kill.falseLeaves === 0,
       detail: `${t.kill.complete}/${t.kill.observers} observers, max ${ms(t.kill.leaveMs.max)} ms (down period ${t.downPeriodMs} ms), ${t.kill.falseLeaves} false leaves`,
+    });
+  }
+  if (report.scenario === "cluster" && tandem) {
+    const t = tandem as ClusterResult;
+    // Issue 12: eager deltas make a change on another node nearly as quick as on this one.
+    const bound = 2 * t.sameNode.p99 + 5;
+    out.push({
+      target: "cluster: cross-node typing p99 ≤ 2 × same-node p99 + 5 ms",
+      met: t.crossSeenRatio > 0.99 && t.crossNode.p99 <= bound,
+      detail: `${t.engine}: cross-node p99 ${ms(t.crossNode.p99)} ms, bound ${ms(bound)} ms (same-node p99 ${ms(t.sameNode.p99)} ms), ${(t.crossSeenRatio * 100).toFixed(1)}% seen`,
     });
   }
   if (report.scenario === "cluster" && tandem) {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeHeapSnapshot } from "node:v8";
+import type { BusStats } from "@tandem/server";
 import { countedSinceStart, counting, startCounting } from "./instruction-count.js";
 
 /** What a server reports at `GET /stats`. CPU in microseconds, memory in bytes. */
@@ -20,6 +21,8 @@ export interface ServerStats {
   connections: number;
   /** Instructions executed since the last `?reset`, when run under callgrind; else null. */
   instructions: number | null;
+  /** The cluster bus adapter's counters, when the server is a node of a cluster. */
+  bus?: BusStats;
 }
 
 declare const gc: (() => void) | undefined;
@@ -31,6 +34,7 @@ declare const gc: (() => void) | undefined;
 export function statsServer(
   connections: () => number,
   fallback?: (req: IncomingMessage, res: ServerResponse) => boolean,
+  extra?: () => Partial<ServerStats>,
 ): Server {
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
@@ -65,6 +69,7 @@ export function statsServer(
         arrayBuffers: memory.arrayBuffers,
         connections: connections(),
         instructions,
+        ...extra?.(),
       };
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(stats));
       return;
@@ -81,11 +86,15 @@ export function statsServer(
   });
 }
 
-/** Listens on an ephemeral loopback port and prints `listening <port>` for the harness. */
+/**
+ * Listens on `PORT` (default ephemeral) of `HOST` (default loopback; the partition bench's
+ * nodes listen on their network namespace's address) and prints `listening <port>`.
+ */
 export async function listen(server: Server, port = Number(process.env.PORT ?? 0)): Promise<void> {
+  const host = process.env.HOST ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ port, host: "127.0.0.1", backlog: 4096 }, () => resolve());
+    server.listen({ port, host, backlog: 4096 }, () => resolve());
   });
   const address = server.address() as AddressInfo;
   console.log(`listening ${address.port}`);

@@ -14,6 +14,8 @@ export interface BusStats {
   readonly published: number;
   /** Messages from other nodes handed to PubSub. */
   readonly received: number;
+  /** Bytes of those messages as they came off the bus (envelope included). */
+  readonly receivedBytes: number;
   /** Messages not sent: the bus was down, the engine refused them, or they could not be wrapped. */
   readonly dropped: number;
   /** Messages from the bus that were not valid envelopes. */
@@ -34,7 +36,7 @@ export class BusLink {
   readonly #log: Logger;
   readonly #name: string;
   readonly #statusListeners = new Set<(status: BusStatus) => void>();
-  readonly #counts = { published: 0, received: 0, dropped: 0, invalid: 0 };
+  readonly #counts = { published: 0, received: 0, receivedBytes: 0, dropped: 0, invalid: 0 };
   #status: BusStatus = "connecting";
   #closed = false;
   #receive: ((message: BusMessage) => void) | undefined;
@@ -125,6 +127,7 @@ export class BusLink {
     const { origin, topic, event, payload } = result.value;
     if (origin === this.#nodeName) return;
     this.#counts.received++;
+    this.#counts.receivedBytes += bytes.byteLength;
     try {
       this.#receive?.({ topic, event, payload });
     } catch (err) {

@@ -22,11 +22,18 @@ describe("BusLink", () => {
   it("hands over others' messages, drops its own, counts what is not an envelope", () => {
     const { link: l, received } = link();
     const message = { topic: "room:1", event: "hi", payload: { a: 1 } };
-    l.arrived(encodeEnvelope({ origin: "other", ...message }));
+    const bytes = encodeEnvelope({ origin: "other", ...message });
+    l.arrived(bytes);
     l.arrived(encodeEnvelope({ origin: "me", ...message }));
     l.arrived(new Uint8Array([1, 2, 3]));
     expect(received).toEqual([message]);
-    expect(l.stats).toEqual({ published: 0, received: 1, dropped: 0, invalid: 1 });
+    expect(l.stats).toEqual({
+      published: 0,
+      received: 1,
+      receivedBytes: bytes.byteLength,
+      dropped: 0,
+      invalid: 1,
+    });
   });
 
   it("survives a receiver that throws", () => {

@@ -2,10 +2,38 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 
-/** A port nothing listens on right now. */
+/**
+ * A port nothing listens on right now: any the system picks, or one of the range in
+ * `TANDEM_PORTS` (`low-high`, e.g. `43000-43999`) when set, for machines where each user
+ * of a shared host keeps to a range of its own.
+ */
 export async function sparePort(): Promise<number> {
+  const range = process.env.TANDEM_PORTS;
+  if (!range) return await bindable(0);
+  const match = /^(\d+)-(\d+)$/.exec(range);
+  const low = Number(match?.[1]);
+  const high = Number(match?.[2]);
+  if (!match || low < 1 || high > 65_535 || low > high) {
+    throw new Error(`TANDEM_PORTS must be low-high, got "${range}"`);
+  }
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    try {
+      return await bindable(port);
+    } catch {
+      // Taken: try another.
+    }
+  }
+  throw new Error(`no free port in TANDEM_PORTS ${range}`);
+}
+
+/** Binds `port` (0: any) on loopback and lets it go again; rejects when it is taken. */
+async function bindable(port: number): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
   const address = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === "string") throw new Error("no port");
