@@ -42,7 +42,9 @@ common options:
 join-storm:  --n 2000 --concurrency 200 --timeout-ms 45000 --steady-ms 5000 --workers 2
              (--workers: load-generator threads the clients are spread over)
              (target tandem-counts: counts mode past 1000 entries)
-typing:      --room 1000 --typers 100 --interval-ms 2000 --duration-ms 20000 --observers 100
+typing:      --room 1000 --typers 100 --interval-ms 2000 --warmup-ms 4000 --duration-ms 20000
+             --observers 100   (the warm-up's changes are not measured; it is rounded up to
+             whole pairs of intervals, and the duration should be whole pairs too)
 broadcast:   --room 1000 --rates 10,25,50,100,200,400,800 --step-ms 4000 --observers 100
 capacity:    --connections N (default min(20000, ulimit -n − 200)) --room-size 100
              --idle-ms 10000 --heap-snapshot FILE (Tandem and others: written by the server)

@@ -65,6 +65,7 @@ export function defaultOptions<S extends Scenario>(scenario: S): ScenarioOptions
       room: 1000,
       typers: 100,
       intervalMs: 2000,
+      warmupMs: 4000,
       durationMs: 20_000,
       observers: 100,
     } satisfies TypingOptions,
@@ -125,7 +126,10 @@ function loadgenTimeoutMs<S extends Scenario>(scenario: S, options: ScenarioOpti
     case "soak":
       return (options as SoakOptions).durationMs + 120_000;
     case "typing":
-      return (options as TypingOptions).durationMs + 120_000;
+      // The warm-up is rounded up to whole pairs of intervals.
+      return (
+        2 * (options as TypingOptions).warmupMs + (options as TypingOptions).durationMs + 120_000
+      );
     case "abuse":
       return 5 * ((options as AbuseOptions).phaseMs + 15_000) + 60_000;
     case "broadcast": {

@@ -42,6 +42,8 @@ export interface TypingOptions {
   room: number;
   typers: number;
   intervalMs: number;
+  /** Typing before the measured part, so that both sides' code is warm. */
+  warmupMs: number;
   durationMs: number;
   observers: number;
 }

@@ -70,10 +70,6 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
       if (t !== undefined) samples.push(now() - t);
     };
   }
-  const before = await serverStats(ctx.url, "reset");
-  const framesBefore = totalFrames(conns);
-  const cpu = process.cpuUsage();
-  const start = now();
   let toggles = 0;
   const timers: ReturnType<typeof setTimeout>[] = [];
   const stops: (() => void)[] = [];
@@ -98,6 +94,18 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
       }, offset),
     );
   });
+  // Measured once both sides' compilers have seen the typing path: a server that coalesces
+  // sent few diffs while the room filled, one that does not sent one per join, and would
+  // otherwise start warm where the other starts cold.
+  // Whole pairs of intervals, so that each typer has toggled an even number of times when
+  // the run ends and its stop sends nothing: stops would otherwise come as one burst.
+  await sleep(Math.ceil(o.warmupMs / (2 * o.intervalMs)) * 2 * o.intervalMs);
+  samples.length = 0;
+  toggles = 0;
+  const before = await serverStats(ctx.url, "reset");
+  const framesBefore = totalFrames(conns);
+  const cpu = process.cpuUsage();
+  const start = now();
   await sleep(o.durationMs);
   for (const timer of timers) clearTimeout(timer);
   for (const stop of stops) stop();
@@ -110,13 +118,13 @@ export async function typing(ctx: Context, o: TypingOptions): Promise<TypingResu
   const messages = totalFrames(conns) - framesBefore;
   for (const conn of conns) conn.close();
   const latency = percentiles(samples);
-  log(`${toggles} toggles, ${samples.length} observations, p99 ${latency.p99.toFixed(1)} ms`);
+  log(`${toggles} toggles, ${latency.count} observations, p99 ${latency.p99.toFixed(1)} ms`);
   return {
     room: o.room,
     typers: typers.length,
     toggles,
     observers: observers.length,
-    seenRatio: samples.length / Math.max(1, toggles * observers.length),
+    seenRatio: latency.count / Math.max(1, toggles * observers.length),
     latencyMs: latency,
     messages,
     serverCpuS: serverCpuSeconds(before, after),
