@@ -245,6 +245,28 @@ describe.skipIf(!PHOENIX_URL).each(clients)("$name against Phoenix", (client) =>
       expect(leaves).toEqual([bob]);
     });
 
+    it("shows two connections of one user as one presence with two metas", async () => {
+      const topic = fresh("room:tabs");
+      const ann = fresh("ann");
+      const watcher = connect(fresh("wat")).channel(topic);
+      const presence = new client.Presence(watcher);
+      await reply(watcher.join());
+      const tab1 = connect(ann).channel(topic, { status: "tab1" });
+      const tab2 = connect(ann).channel(topic, { status: "tab2" });
+      await reply(tab1.join());
+      await reply(tab2.join());
+      const metas = () => presence.list((key, entry) => (key === ann ? entry.metas : [])).flat();
+      await eventually(() => metas().length === 2, 5000, "both tabs");
+      expect(
+        metas()
+          .map((meta) => meta.status)
+          .sort(),
+      ).toEqual(["tab1", "tab2"]);
+      await reply(tab1.leave());
+      await eventually(() => metas().length === 1, 5000, "one tab left");
+      expect(metas()[0]?.status).toBe("tab2");
+    });
+
     it("reconnects and rejoins after the server drops the connection", async () => {
       const user = fresh("dee");
       const socket = connect(user);
