@@ -365,6 +365,16 @@ export class TrackerState {
   }
 
   /**
+   * This replica's own entries and clock: the full state restricted to itself. Only this
+   * replica changes its entries, so the slice is complete and current whatever the
+   * receiver holds of others; a node taking a shard up gets one from each peer instead
+   * of asking peers for copies of everyone's entries.
+   */
+  ownState(): Transfer {
+    return this.extract({ [this.replica]: 0 });
+  }
+
+  /**
    * Merges a delta or a transfer; returns the visible changes.
    *
    * - An entry is added only if its replica is known here and its tag is unseen; entries of

@@ -2,13 +2,14 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, clockSetReplicas, dominates } from "./clock.js";
+import { appendClock, clockAt, clockSetReplicas, coversKnown } from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, FULL_STATE } from "./delta-generation.js";
 import { type Group, newGroup, type OutgoingTransfer } from "./group.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
 import {
   type Alive,
   type Heartbeat,
+  heartbeatPayload,
   type Leave,
   type Permdown,
   parseAlive,
@@ -349,7 +350,8 @@ export class Tracker {
     if (this.#closed) return;
     for (const group of this.#dirty) {
       if (this.#groups.get(group.shard) !== group) continue;
-      if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
+      if (group.announcing) this.#announce(group);
+      else if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
       else this.#sendHeartbeat(group, null);
     }
     this.#dirty.clear();
@@ -423,9 +425,12 @@ export class Tracker {
   #takeUp(shard: number): void {
     if (this.#closed) return;
     const group = this.#groupOf(shard);
-    // The announcement makes the shard's peers answer with their heartbeats, and we ask
-    // those for the shard's state.
-    if (this.#pubsub.clustered) this.#markDirty(group);
+    // The announcement carries this node's entries there, and each peer answers with its
+    // own: the shard's state arrives without a transfer, one copy of each entry.
+    if (this.#pubsub.clustered) {
+      group.announcing = true;
+      this.#markDirty(group);
+    }
   }
 
   /**
@@ -470,6 +475,10 @@ export class Tracker {
   }
 
   #heartbeat(group: Group): void {
+    if (group.announcing) {
+      this.#announce(group);
+      return;
+    }
     let delta: Delta | null = null;
     // Until a peer knows it, through its first idle interval, a shard heartbeats every
     // period: its first announcements may be lost (a tracker is made before its bus is
@@ -494,14 +503,47 @@ export class Tracker {
     this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
   }
 
-  #heartbeatMessage(group: Group, delta: Delta | null, withClocks = true): JsonObject {
-    return toJson({
+  #heartbeatMessage(
+    group: Group,
+    delta: Delta | null,
+    withClocks = true,
+    state: Transfer | null = null,
+  ): JsonObject {
+    return heartbeatPayload({
       from: this.#ref(),
       shard: group.shard,
       clocks: withClocks ? group.state.clocks() : null,
       delta,
-      sentAt: Date.now(),
-    } satisfies Heartbeat);
+      state,
+      sentAt: withClocks ? Date.now() : null,
+    });
+  }
+
+  /**
+   * The first heartbeat of a shard taken up: clocks and this node's own entries there,
+   * with the removes it relays if any (its own changes are in its state).
+   */
+  #announce(group: Group): void {
+    group.announcing = false;
+    const delta = group.state.hasDelta() ? group.state.takeDelta() : null;
+    if (delta) group.generations.push(delta);
+    group.silentPeriods = 0;
+    const state = this.#ownState(group);
+    const self = group.state.replica;
+    const relays = delta !== null && Object.keys(delta.clouds).some((r) => r !== self);
+    const sent = state && !relays ? null : delta;
+    const message = this.#heartbeatMessage(group, sent, true, state);
+    this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
+  }
+
+  /**
+   * This node's own entries in the group's shard, if they fit in one message; else null,
+   * and peers ask for a transfer, which comes in parts.
+   */
+  #ownState(group: Group): Transfer | null {
+    const state = group.state.ownState();
+    const header = jsonBytes({ from: this.#ref(), shard: group.shard, clocks: state.context });
+    return jsonBytes(state) + header <= this.#maxTransferBytes ? state : null;
   }
 
   /** The node-wide heartbeat: every period while starting, then every idle interval. */
@@ -519,9 +561,14 @@ export class Tracker {
     return toJson({ from: this.#ref(), sentAt: Date.now() } satisfies Alive);
   }
 
-  /** An idle shard heartbeat for one peer: tells it about this node without waiting. */
+  /**
+   * A shard heartbeat for one peer that does not know this node there, with this node's
+   * own entries: it hears of this node now, not at our next idle heartbeat, and holds
+   * our entries without asking.
+   */
   #announceTo(group: Group, node: string): void {
-    this.#direct(node, TrackerEvent.heartbeat, this.#heartbeatMessage(group, null));
+    const message = this.#heartbeatMessage(group, null, true, this.#ownState(group));
+    this.#direct(node, TrackerEvent.heartbeat, message);
   }
 
   #requestTransfers(group: Group): void {
@@ -674,10 +721,12 @@ export class Tracker {
     }
   }
 
-  /** Any heartbeat from a peer: node-wide liveness. Returns false for our own. */
-  #heard(from: ReplicaRef, sentAt: number): HeartbeatOutcome | undefined {
+  /** Any heartbeat from a peer: node-wide liveness. Returns undefined for our own. */
+  #heard(from: ReplicaRef, sentAt: number | null): HeartbeatOutcome | undefined {
     if (from.name === this.replica.name) return undefined;
-    this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
+    if (sentAt !== null) {
+      this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
+    }
     const outcome = this.#liveness.heartbeat(from, this.#now());
     this.#peerAlive(from, outcome);
     return outcome;
@@ -693,13 +742,14 @@ export class Tracker {
     const group = this.#groups.get(message.shard);
     if (!outcome || !group) return;
     const met = this.#meet(group, from);
-    const { clocks, delta } = message;
+    const { clocks, delta, state } = message;
     if (clocks) {
       group.pendingClocks = appendClock(group.pendingClocks, {
         replica: replicaId(from),
         clock: clocks,
       });
     }
+    if (state) this.#mergeOwnState(group, from, state);
     if (delta) {
       this.#report(group, group.state.merge(delta));
       group.generations.push(delta);
@@ -710,8 +760,23 @@ export class Tracker {
     // Without clocks, a peer just met is taken for one that knows nothing of us.
     if (clocks ? Object.hasOwn(clocks, group.state.replica) : !met) group.known = true;
     else this.#announceTo(group, from.name);
-    const behind = clocks ? !dominates(group.state.clocks(), clocks) : met;
+    // Only on the replicas we know: the others' entries come with their own answers,
+    // and sampling compares whole clocks later. A peer met with its state needs no
+    // transfer for itself; one met without clocks is taken to hold what we lack.
+    const behind = clocks ? !coversKnown(group.state.clocks(), clocks) : met && !state;
     if ((met || outcome.kind !== "refresh") && behind) this.#askForTransfer(group, from.name);
+  }
+
+  /**
+   * Merges a peer's own entries. Generations that knew less of it would stop where its
+   * clock jumps and could no longer grow: it leaves them, and a requester behind on it
+   * gets the full state.
+   */
+  #mergeOwnState(group: Group, from: ReplicaRef, state: Transfer): void {
+    const id = replicaId(from);
+    const before = clockAt(group.state.clocks(), id);
+    this.#report(group, group.state.merge(state));
+    if (clockAt(group.state.clocks(), id) !== before) group.generations.removeReplica(id);
   }
 
   #peerAlive(ref: ReplicaRef, outcome: HeartbeatOutcome): void {
