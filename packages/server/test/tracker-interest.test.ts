@@ -176,6 +176,75 @@ describe("interest-routed replication over a simulated bus", () => {
     expect(toB).toBe(0);
   });
 
+  it("gives a node taking a room up each peer's entries from the peers' answers, one copy each, without a transfer", async () => {
+    const cluster = new Cluster();
+    const peers = [await cluster.start("a"), await cluster.start("b"), await cluster.start("c")];
+    const d = await cluster.start("d");
+    const random = prng(3);
+    for (const node of peers) {
+      node.pubsub.subscribe("t0", subscriber);
+      for (let i = 0; i < 2; i++) node.tracker.track(`${node.name}${i}`, "t0", `u${i}`, {});
+    }
+    for (let i = 0; i < 4; i++) cluster.step(random);
+
+    const events: string[] = [];
+    let entriesToD = 0;
+    cluster.network.filter = ({ to, message }) => {
+      if (message.event === "alive") return true;
+      events.push(message.event);
+      const payload = message.payload as { state?: { values: unknown[] } };
+      if (to === "d") entriesToD += payload.state?.values.length ?? 0;
+      return true;
+    };
+    d.pubsub.subscribe("t0", subscriber);
+    d.tracker.flush();
+    cluster.network.deliver(random);
+    expect(d.tracker.list("t0")).toHaveLength(6);
+    expect(entriesToD).toBe(6);
+    expect(events.filter((e) => e !== "heartbeat")).toEqual([]);
+    // The announcement to the three peers, and one answer from each.
+    expect(events).toHaveLength(6);
+    for (const node of peers) expect(rows(node, "t0")).toEqual(rows(d, "t0"));
+  });
+
+  it("converges when a peer dies before answering a node taking its room up, or its answer is lost", async () => {
+    for (const lose of ["death", "answer"] as const) {
+      const cluster = new Cluster();
+      const [a, b, c] = [
+        await cluster.start("a"),
+        await cluster.start("b"),
+        await cluster.start("c"),
+      ];
+      const d = await cluster.start("d");
+      const random = prng(4);
+      for (const node of [a, b, c]) {
+        node.pubsub.subscribe("t0", subscriber);
+        node.tracker.track(node.name, "t0", node.name, {});
+      }
+      for (let i = 0; i < 4; i++) cluster.step(random);
+      d.pubsub.subscribe("t0", subscriber);
+      d.tracker.flush();
+      if (lose === "death") cluster.kill(c);
+      else cluster.network.filter = ({ from, to }) => !(from === "c" && to === "d");
+      cluster.network.deliver(random);
+      expect(rows(d, "t0").length, lose).toBe(2);
+      cluster.network.filter = undefined;
+      // Within the down period c leaves everywhere, or its next heartbeat brings it to d.
+      const rounds = Math.ceil(timings.downPeriodMs / PERIOD) + 2;
+      for (let i = 0; i < rounds; i++) cluster.step(random);
+      const expected = lose === "death" ? ["a", "b"] : ["a", "b", "c"];
+      for (const node of cluster.live()) {
+        expect(
+          node.tracker
+            .list("t0")
+            .map((e) => e.key)
+            .sort(),
+          `${lose}: ${node.name}`,
+        ).toEqual(expected);
+      }
+    }
+  });
+
   it("sends a local change at once, before the next period, when flushed", async () => {
     const cluster = new Cluster();
     const a = await cluster.start("a");
