@@ -245,6 +245,31 @@ describe("interest-routed replication over a simulated bus", () => {
     }
   });
 
+  it("repairs a lost change when the sender's next one arrives, without waiting for a heartbeat", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(5);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    for (let i = 0; i < 4; i++) cluster.step(random);
+    cluster.network.filter = ({ to, message }) => !(to === "b" && message.event === "heartbeat");
+    a.tracker.track("o1", "t0", "lost", {});
+    a.tracker.flush();
+    cluster.network.deliver(random);
+    cluster.network.filter = undefined;
+    a.tracker.track("o2", "t0", "next", {});
+    a.tracker.flush();
+    cluster.network.deliver(random);
+    expect(
+      b.tracker
+        .list("t0")
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(["lost", "next"]);
+    const ada = replicaId(a.tracker.replica);
+    expect(b.tracker.clocks("t0")[ada]).toBe(a.tracker.clocks("t0")[ada]);
+  });
+
   it("sends a local change at once, before the next period, when flushed", async () => {
     const cluster = new Cluster();
     const a = await cluster.start("a");

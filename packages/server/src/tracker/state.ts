@@ -319,6 +319,11 @@ export class TrackerState {
     return out;
   }
 
+  /** The clock up to which this state has applied `replica`'s changes; 0 if unknown. */
+  clockOf(replica: ReplicaId): number {
+    return this.context.get(replica) ?? 0;
+  }
+
   /** True when local changes or relayed removes wait to be sent. */
   hasDelta(): boolean {
     return this.delta.clouds.size > 0;

@@ -753,6 +753,12 @@ export class Tracker {
     if (delta) {
       this.#report(group, group.state.merge(delta));
       group.generations.push(delta);
+      // A delta that starts beyond what we have of its sender shows one was lost: ask
+      // now rather than when the sender's clocks come with its idle heartbeat.
+      const id = replicaId(from);
+      if (group.state.clockOf(id) < clockAt(delta.range.end, id)) {
+        this.#askForTransfer(group, from.name);
+      }
     }
     // A peer that has not heard of this node here (it is new to the shard, restarted, or
     // back from a partition) hears of it now rather than at our next idle heartbeat, and
@@ -774,9 +780,9 @@ export class Tracker {
    */
   #mergeOwnState(group: Group, from: ReplicaRef, state: Transfer): void {
     const id = replicaId(from);
-    const before = clockAt(group.state.clocks(), id);
+    const before = group.state.clockOf(id);
     this.#report(group, group.state.merge(state));
-    if (clockAt(group.state.clocks(), id) !== before) group.generations.removeReplica(id);
+    if (group.state.clockOf(id) !== before) group.generations.removeReplica(id);
   }
 
   #peerAlive(ref: ReplicaRef, outcome: HeartbeatOutcome): void {
