@@ -270,6 +270,61 @@ describe("interest-routed replication over a simulated bus", () => {
     expect(b.tracker.clocks("t0")[ada]).toBe(a.tracker.clocks("t0")[ada]);
   });
 
+  it("repairs a lost last change within the shard's clock interval and a sampling", async () => {
+    let slowest = 0;
+    // Whatever the phase of the sender's clock heartbeats when the change is lost.
+    for (let offset = 0; offset < 6; offset++) {
+      const cluster = new Cluster();
+      const a = await cluster.start("a");
+      const b = await cluster.start("b");
+      const random = prng(6);
+      for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+      for (let i = 0; i < 4 + offset; i++) cluster.step(random);
+      cluster.network.filter = ({ to, message }) => !(to === "b" && message.event === "heartbeat");
+      a.tracker.track("o1", "t0", "lost", {});
+      a.tracker.flush();
+      cluster.network.deliver(random);
+      cluster.network.filter = undefined;
+      let periods = 0;
+      while (b.tracker.list("t0").length === 0 && periods < 20) {
+        cluster.step(random);
+        periods++;
+      }
+      expect(b.tracker.list("t0").map((e) => e.key)).toEqual(["lost"]);
+      slowest = Math.max(slowest, periods);
+    }
+    // At these timings a shard's clocks go at least every 4 periods, and sampling every 2.
+    expect(slowest).toBeLessThanOrEqual(4 + 2);
+  });
+
+  it("sends a busy shard's clocks with its changes, not in heartbeats of their own", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(7);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    a.tracker.track("o", "t0", "ada", { i: 0 });
+    for (let i = 0; i < 8; i++) cluster.step(random);
+    const fromA = { idle: 0, changes: 0, changesWithClocks: 0 };
+    cluster.network.filter = ({ from, message }) => {
+      const payload = message.payload as { clocks?: unknown; delta?: unknown };
+      if (from !== "a" || message.event !== "heartbeat") return true;
+      if (payload.delta === undefined) fromA.idle++;
+      else fromA.changes++;
+      if (payload.delta !== undefined && payload.clocks !== undefined) fromA.changesWithClocks++;
+      return true;
+    };
+    for (let i = 1; i <= 20; i++) {
+      a.tracker.update("o", "t0", "ada", { i });
+      a.tracker.flush();
+      cluster.step(random);
+    }
+    expect(fromA.idle).toBe(0);
+    expect(fromA.changes).toBe(20);
+    expect(fromA.changesWithClocks).toBeGreaterThan(0);
+    expect(b.tracker.list("t0").map((e) => e.meta)).toEqual([{ i: 20 }]);
+  });
+
   it("sends a local change at once, before the next period, when flushed", async () => {
     const cluster = new Cluster();
     const a = await cluster.start("a");

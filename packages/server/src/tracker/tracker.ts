@@ -351,8 +351,12 @@ export class Tracker {
     for (const group of this.#dirty) {
       if (this.#groups.get(group.shard) !== group) continue;
       if (group.announcing) this.#announce(group);
-      else if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
-      else this.#sendHeartbeat(group, null);
+      else if (group.state.hasDelta()) {
+        // Clocks half due ride along with the changes, and the idle heartbeat they would
+        // have needed is not sent: in a busy shard most clocks go this way.
+        const due = 2 * group.silentPeriods >= this.#maxSilentPeriods;
+        this.#sendHeartbeat(group, group.state.takeDelta(), due);
+      } else this.#sendHeartbeat(group, null);
     }
     this.#dirty.clear();
   }
