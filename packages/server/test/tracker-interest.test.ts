@@ -325,6 +325,33 @@ describe("interest-routed replication over a simulated bus", () => {
     expect(b.tracker.list("t0").map((e) => e.meta)).toEqual([{ i: 20 }]);
   });
 
+  it("asks a peer for no transfer over a replica it knows and we have forgotten", async () => {
+    const cluster = new Cluster();
+    const [a, b, c] = [
+      await cluster.start("a"),
+      await cluster.start("b"),
+      await cluster.start("c"),
+    ];
+    const random = prng(8);
+    const offC = c.pubsub.subscribe("t0", subscriber);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    a.tracker.track("o", "t0", "ada", {});
+    for (let i = 0; i < 6; i++) cluster.step(random);
+    // c's goodbye reaches a, not b: b still counts c a member for a while.
+    cluster.network.filter = ({ from, to, message }) =>
+      !(from === "c" && to === "b" && message.event === "leave");
+    offC();
+    cluster.network.deliver(random);
+    let asked = 0;
+    cluster.network.filter = ({ from, message }) => {
+      if (from === "a" && message.event === "transfer_req") asked++;
+      return true;
+    };
+    for (let i = 0; i < 8; i++) cluster.step(random);
+    expect(asked).toBe(0);
+    expect(b.tracker.list("t0").map((e) => e.key)).toEqual(["ada"]);
+  });
+
   it("sends a local change at once, before the next period, when flushed", async () => {
     const cluster = new Cluster();
     const a = await cluster.start("a");

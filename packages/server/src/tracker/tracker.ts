@@ -2,7 +2,14 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, clockAt, clockSetReplicas, coversKnown } from "./clock.js";
+import {
+  appendClock,
+  type ClockSet,
+  clockAt,
+  clockSetReplicas,
+  coversKnown,
+  filterReplicas,
+} from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, FULL_STATE } from "./delta-generation.js";
 import { type Group, newGroup, type OutgoingTransfer } from "./group.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
@@ -575,12 +582,22 @@ export class Tracker {
     this.#direct(node, TrackerEvent.heartbeat, message);
   }
 
+  /**
+   * Asks the peers whose clocks, as last heard, are ahead of ours. Only peers still in
+   * the shard, and only on the replicas we know: a transfer holds nothing of the others
+   * (they introduce themselves), so asking for them would bring nothing, again and again.
+   */
   #requestTransfers(group: Group): void {
     const self = group.state.replica;
-    const candidates = appendClock(group.pendingClocks, {
-      replica: self,
-      clock: group.state.clocks(),
-    });
+    const ours = group.state.clocks();
+    const known = Object.keys(ours);
+    let heard: ClockSet = [];
+    for (const { replica, clock } of group.pendingClocks) {
+      const ref = parseReplicaId(replica);
+      if (group.members.get(ref.name)?.ref.vsn !== ref.vsn) continue;
+      heard = appendClock(heard, { replica, clock: filterReplicas(clock, known) });
+    }
+    const candidates = appendClock(heard, { replica: self, clock: ours });
     group.pendingClocks = [];
     for (const replica of clockSetReplicas(candidates)) {
       if (replica !== self) this.#askForTransfer(group, parseReplicaId(replica).name);
