@@ -788,7 +788,7 @@ export class Tracker {
     if (clocks ? Object.hasOwn(clocks, group.state.replica) : !met) group.known = true;
     else this.#announceTo(group, from.name);
     // Only on the replicas we know: the others' entries come with their own answers,
-    // and sampling compares whole clocks later. A peer met with its state needs no
+    // and a transfer would not hold them. A peer met with its state needs no
     // transfer for itself; one met without clocks is taken to hold what we lack.
     const behind = clocks ? !coversKnown(group.state.clocks(), clocks) : met && !state;
     if ((met || outcome.kind !== "refresh") && behind) this.#askForTransfer(group, from.name);
