@@ -11,6 +11,12 @@ export interface BusCounters {
   cpuNs: number;
 }
 
+/** What all nodes received of one kind of message. */
+export interface EventCounters {
+  messages: number;
+  bytes: number;
+}
+
 interface Node {
   receive: ((message: BusMessage) => void) | undefined;
   readonly channels: Set<string>;
@@ -33,8 +39,8 @@ const zero = (): BusCounters => ({ messages: 0, bytes: 0, unserved: 0, cpuNs: 0 
  */
 export class CountedBus {
   readonly #nodes = new Map<string, Node>();
-  /** Bytes received over all nodes, by event. */
-  readonly #events = new Map<string, number>();
+  /** Messages and bytes received over all nodes, by event (heartbeats by {@link kindOf}). */
+  readonly #events = new Map<string, EventCounters>();
   #inFlight: InFlight[] = [];
 
   /** The adapter of node `name`; `serves` tells whether it has subscribers of a topic. */
@@ -82,7 +88,11 @@ export class CountedBus {
         node.counters.messages++;
         const bytes = Buffer.byteLength(json);
         node.counters.bytes += bytes;
-        this.#events.set(message.event, (this.#events.get(message.event) ?? 0) + bytes);
+        const kind = kindOf(message);
+        const counted = this.#events.get(kind) ?? { messages: 0, bytes: 0 };
+        counted.messages++;
+        counted.bytes += bytes;
+        this.#events.set(kind, counted);
         if (message.event === "shout" && !node.serves(message.topic)) node.counters.unserved++;
         node.receive(message);
         node.counters.cpuNs += Number(process.hrtime.bigint() - started);
@@ -106,9 +116,9 @@ export class CountedBus {
     return { ...(this.#nodes.get(name)?.counters ?? zero()) };
   }
 
-  /** Bytes received over all nodes, by event, since the last {@link reset}. */
-  events(): Record<string, number> {
-    return Object.fromEntries(this.#events);
+  /** Messages and bytes received over all nodes, by event, since the last {@link reset}. */
+  events(): Record<string, EventCounters> {
+    return Object.fromEntries([...this.#events].map(([kind, counted]) => [kind, { ...counted }]));
   }
 
   /** Starts every node's counters from zero (after the warm-up). */
@@ -116,4 +126,19 @@ export class CountedBus {
     this.#events.clear();
     for (const node of this.#nodes.values()) Object.assign(node.counters, zero());
   }
+}
+
+/**
+ * A message's event, with a tracker heartbeat told apart by what it carries: `eager`
+ * (a delta, no clocks), `announce` (clocks and the sender's own entries: a shard taken
+ * up, or the answer to a node that took it up), `clocks` (the periodic one, with any
+ * delta that waited for it).
+ */
+function kindOf(message: BusMessage): string {
+  if (message.event !== "heartbeat" || message.payload instanceof Uint8Array) return message.event;
+  const { payload } = message;
+  if (payload.state !== undefined) return "heartbeat/announce";
+  return payload.clocks === undefined || payload.clocks === null
+    ? "heartbeat/eager"
+    : "heartbeat/clocks";
 }

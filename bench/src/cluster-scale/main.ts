@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "../procs.js";
+import type { EventCounters } from "./counted-bus.js";
 import {
   type Design,
   type NodeFigures,
@@ -39,8 +40,8 @@ interface Row {
   /** Means over the nodes, and the busiest node's traffic. */
   mean: NodeFigures;
   maxBytesPerS: number;
-  /** Bytes per node per second, by event. */
-  events: Record<string, number>;
+  /** Messages and bytes per node per second, by event. */
+  events: Record<string, EventCounters>;
 }
 
 function mean(figures: NodeFigures[]): NodeFigures {
@@ -90,8 +91,11 @@ export async function runClusterScale(overrides: Partial<ClusterScaleOptions>): 
           `${placement.padEnd(9)} ${design.padEnd(10)} ${String(nodes).padStart(3)} ${fixed(m.messagesPerS, 1).padStart(8)} ${fixed(m.bytesPerS / 1024, 1).padStart(6)} ${fixed(row.maxBytesPerS / 1024, 1).padStart(8)} ${fixed(m.unservedPerS, 2).padStart(11)} ${fixed(m.entries).padStart(8)} ${fixed(m.unservedEntries, 1).padStart(16)} ${fixed(m.cpuMsPerS, 1).padStart(9)}  ${Object.entries(
             events,
           )
-            .sort((a, b) => b[1] - a[1])
-            .map(([event, bytes]) => `${event} ${fixed(bytes / 1024, 1)}`)
+            .sort((a, b) => b[1].bytes - a[1].bytes)
+            .map(
+              ([event, { messages, bytes }]) =>
+                `${event} ${fixed(bytes / 1024, 1)} KB/s (${fixed(messages, 1)}/s)`,
+            )
             .join(", ")}\n`,
         );
       }

@@ -1,5 +1,5 @@
 import { PubSub, type Subscriber, silentLogger, Tracker } from "@tandem/server";
-import { CountedBus } from "./counted-bus.js";
+import { CountedBus, type EventCounters } from "./counted-bus.js";
 
 /** Where a room's members sit. */
 export type Placement = "routed" | "random";
@@ -84,7 +84,7 @@ function occurrences(expected: number, random: () => number): number {
  */
 export async function simulate(
   o: SimulationOptions,
-): Promise<{ nodes: NodeFigures[]; events: Record<string, number> }> {
+): Promise<{ nodes: NodeFigures[]; events: Record<string, EventCounters> }> {
   const random = random32(o.seed);
   const bus = new CountedBus();
   let now = 0;
@@ -204,8 +204,12 @@ export async function simulate(
       cpuMsPerS: counters.cpuNs / 1e6 / seconds,
     };
   });
+  const perNode = seconds * o.nodes;
   const events = Object.fromEntries(
-    Object.entries(bus.events()).map(([event, bytes]) => [event, bytes / seconds / o.nodes]),
+    Object.entries(bus.events()).map(([event, { messages, bytes }]) => [
+      event,
+      { messages: messages / perNode, bytes: bytes / perNode },
+    ]),
   );
   return { nodes: figures, events };
 }

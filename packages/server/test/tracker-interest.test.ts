@@ -176,6 +176,182 @@ describe("interest-routed replication over a simulated bus", () => {
     expect(toB).toBe(0);
   });
 
+  it("gives a node taking a room up each peer's entries from the peers' answers, one copy each, without a transfer", async () => {
+    const cluster = new Cluster();
+    const peers = [await cluster.start("a"), await cluster.start("b"), await cluster.start("c")];
+    const d = await cluster.start("d");
+    const random = prng(3);
+    for (const node of peers) {
+      node.pubsub.subscribe("t0", subscriber);
+      for (let i = 0; i < 2; i++) node.tracker.track(`${node.name}${i}`, "t0", `u${i}`, {});
+    }
+    for (let i = 0; i < 4; i++) cluster.step(random);
+
+    const events: string[] = [];
+    let entriesToD = 0;
+    cluster.network.filter = ({ to, message }) => {
+      if (message.event === "alive") return true;
+      events.push(message.event);
+      const payload = message.payload as { state?: { values: unknown[] } };
+      if (to === "d") entriesToD += payload.state?.values.length ?? 0;
+      return true;
+    };
+    d.pubsub.subscribe("t0", subscriber);
+    d.tracker.flush();
+    cluster.network.deliver(random);
+    expect(d.tracker.list("t0")).toHaveLength(6);
+    expect(entriesToD).toBe(6);
+    expect(events.filter((e) => e !== "heartbeat")).toEqual([]);
+    // The announcement to the three peers, and one answer from each.
+    expect(events).toHaveLength(6);
+    for (const node of peers) expect(rows(node, "t0")).toEqual(rows(d, "t0"));
+  });
+
+  it("converges when a peer dies before answering a node taking its room up, or its answer is lost", async () => {
+    for (const lose of ["death", "answer"] as const) {
+      const cluster = new Cluster();
+      const [a, b, c] = [
+        await cluster.start("a"),
+        await cluster.start("b"),
+        await cluster.start("c"),
+      ];
+      const d = await cluster.start("d");
+      const random = prng(4);
+      for (const node of [a, b, c]) {
+        node.pubsub.subscribe("t0", subscriber);
+        node.tracker.track(node.name, "t0", node.name, {});
+      }
+      for (let i = 0; i < 4; i++) cluster.step(random);
+      d.pubsub.subscribe("t0", subscriber);
+      d.tracker.flush();
+      if (lose === "death") cluster.kill(c);
+      else cluster.network.filter = ({ from, to }) => !(from === "c" && to === "d");
+      cluster.network.deliver(random);
+      expect(rows(d, "t0").length, lose).toBe(2);
+      cluster.network.filter = undefined;
+      // Within the down period c leaves everywhere, or its next heartbeat brings it to d.
+      const rounds = Math.ceil(timings.downPeriodMs / PERIOD) + 2;
+      for (let i = 0; i < rounds; i++) cluster.step(random);
+      const expected = lose === "death" ? ["a", "b"] : ["a", "b", "c"];
+      for (const node of cluster.live()) {
+        expect(
+          node.tracker
+            .list("t0")
+            .map((e) => e.key)
+            .sort(),
+          `${lose}: ${node.name}`,
+        ).toEqual(expected);
+      }
+    }
+  });
+
+  it("repairs a lost change when the sender's next one arrives, without waiting for a heartbeat", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(5);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    for (let i = 0; i < 4; i++) cluster.step(random);
+    cluster.network.filter = ({ to, message }) => !(to === "b" && message.event === "heartbeat");
+    a.tracker.track("o1", "t0", "lost", {});
+    a.tracker.flush();
+    cluster.network.deliver(random);
+    cluster.network.filter = undefined;
+    a.tracker.track("o2", "t0", "next", {});
+    a.tracker.flush();
+    cluster.network.deliver(random);
+    expect(
+      b.tracker
+        .list("t0")
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(["lost", "next"]);
+    const ada = replicaId(a.tracker.replica);
+    expect(b.tracker.clocks("t0")[ada]).toBe(a.tracker.clocks("t0")[ada]);
+  });
+
+  it("repairs a lost last change within the shard's clock interval and a sampling", async () => {
+    let slowest = 0;
+    // Whatever the phase of the sender's clock heartbeats when the change is lost.
+    for (let offset = 0; offset < 6; offset++) {
+      const cluster = new Cluster();
+      const a = await cluster.start("a");
+      const b = await cluster.start("b");
+      const random = prng(6);
+      for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+      for (let i = 0; i < 4 + offset; i++) cluster.step(random);
+      cluster.network.filter = ({ to, message }) => !(to === "b" && message.event === "heartbeat");
+      a.tracker.track("o1", "t0", "lost", {});
+      a.tracker.flush();
+      cluster.network.deliver(random);
+      cluster.network.filter = undefined;
+      let periods = 0;
+      while (b.tracker.list("t0").length === 0 && periods < 20) {
+        cluster.step(random);
+        periods++;
+      }
+      expect(b.tracker.list("t0").map((e) => e.key)).toEqual(["lost"]);
+      slowest = Math.max(slowest, periods);
+    }
+    // At these timings an idle shard's clocks go every 2 periods, and sampling every 2.
+    expect(slowest).toBeLessThanOrEqual(2 + 2);
+  });
+
+  it("sends a busy shard's clocks with its changes, not in heartbeats of their own", async () => {
+    const cluster = new Cluster();
+    const a = await cluster.start("a");
+    const b = await cluster.start("b");
+    const random = prng(7);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    a.tracker.track("o", "t0", "ada", { i: 0 });
+    for (let i = 0; i < 8; i++) cluster.step(random);
+    const fromA = { idle: 0, changes: 0, changesWithClocks: 0 };
+    cluster.network.filter = ({ from, message }) => {
+      const payload = message.payload as { clocks?: unknown; delta?: unknown };
+      if (from !== "a" || message.event !== "heartbeat") return true;
+      if (payload.delta === undefined) fromA.idle++;
+      else fromA.changes++;
+      if (payload.delta !== undefined && payload.clocks !== undefined) fromA.changesWithClocks++;
+      return true;
+    };
+    for (let i = 1; i <= 20; i++) {
+      a.tracker.update("o", "t0", "ada", { i });
+      a.tracker.flush();
+      cluster.step(random);
+    }
+    expect(fromA.idle).toBe(0);
+    expect(fromA.changes).toBe(20);
+    expect(fromA.changesWithClocks).toBeGreaterThan(0);
+    expect(b.tracker.list("t0").map((e) => e.meta)).toEqual([{ i: 20 }]);
+  });
+
+  it("asks a peer for no transfer over a replica it knows and we have forgotten", async () => {
+    const cluster = new Cluster();
+    const [a, b, c] = [
+      await cluster.start("a"),
+      await cluster.start("b"),
+      await cluster.start("c"),
+    ];
+    const random = prng(8);
+    const offC = c.pubsub.subscribe("t0", subscriber);
+    for (const node of [a, b]) node.pubsub.subscribe("t0", subscriber);
+    a.tracker.track("o", "t0", "ada", {});
+    for (let i = 0; i < 6; i++) cluster.step(random);
+    // c's goodbye reaches a, not b: b still counts c a member for a while.
+    cluster.network.filter = ({ from, to, message }) =>
+      !(from === "c" && to === "b" && message.event === "leave");
+    offC();
+    cluster.network.deliver(random);
+    let asked = 0;
+    cluster.network.filter = ({ from, message }) => {
+      if (from === "a" && message.event === "transfer_req") asked++;
+      return true;
+    };
+    for (let i = 0; i < 8; i++) cluster.step(random);
+    expect(asked).toBe(0);
+    expect(b.tracker.list("t0").map((e) => e.key)).toEqual(["ada"]);
+  });
+
   it("sends a local change at once, before the next period, when flushed", async () => {
     const cluster = new Cluster();
     const a = await cluster.start("a");

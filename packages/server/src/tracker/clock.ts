@@ -35,6 +35,16 @@ export function dominates(c1: Context, c2: Context): boolean {
 }
 
 /**
+ * True when `c1` has seen at least everything `c2` has of the replicas `c1` names: a
+ * peer's news of replicas not met yet is left out, those introduce themselves.
+ */
+export function coversKnown(c1: Context, c2: Context): boolean {
+  return Object.keys(c2).every(
+    (replica) => !Object.hasOwn(c1, replica) || (c1[replica] as number) >= (c2[replica] as number),
+  );
+}
+
+/**
  * True when, for every replica `c1` names, `c1` is at least `c2` (missing counts as 0).
  *
  * Replicas only `c2` names are deliberately not compared: delta ranges from different

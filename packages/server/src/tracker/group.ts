@@ -51,6 +51,8 @@ export interface Group {
   silentPeriods: number;
   /** Whether a peer has shown (in its clocks) that it knows this replica here. */
   known: boolean;
+  /** Taken up and not announced yet: the next heartbeat carries this node's own state. */
+  announcing: boolean;
   /** Ticks since this node took the shard up. */
   ticks: number;
   /** Entries this node tracks in the shard. */
@@ -77,6 +79,7 @@ export function newGroup(
     pendingClocks: [],
     silentPeriods: 0,
     known: false,
+    announcing: false,
     ticks: 0,
     local: 0,
     release: undefined,

@@ -1,7 +1,7 @@
 import { isJsonObject, type JsonObject } from "@tandem/protocol";
-import type { Context } from "./clock.js";
-import type { ReplicaRef } from "./replica.js";
-import type { Delta, Transfer } from "./state.js";
+import { type Context, clockAt } from "./clock.js";
+import { type ReplicaId, type ReplicaRef, replicaId } from "./replica.js";
+import type { Delta, Entry, Transfer } from "./state.js";
 import { MAX_TRANSFER_PARTS, type TransferPart } from "./transfer-parts.js";
 
 /**
@@ -44,9 +44,16 @@ export interface Heartbeat {
    * would be most of a small change's bytes).
    */
   clocks: Context | null;
+  /** The sender's changes: a range of its own clock, with removes it relays. */
   delta: Delta | null;
-  /** The sender's wall clock (ms), to estimate bus lag. */
-  sentAt: number;
+  /**
+   * The sender's own entries (`TrackerState.ownState`): with the announcement of
+   * a shard taken up, and with the answer to a peer that does not know the sender
+   * there, so that neither has to ask for a transfer.
+   */
+  state: Transfer | null;
+  /** The sender's wall clock (ms), to estimate bus lag; only with clocks. */
+  sentAt: number | null;
 }
 
 /**
@@ -181,13 +188,72 @@ export function parseAlive(p: JsonObject): Alive | null {
   return isRef(p.from) && typeof p.sentAt === "number" ? { from: p.from, sentAt: p.sentAt } : null;
 }
 
+/*
+ * A heartbeat on the bus leaves out what the receiver can tell without it: absent
+ * fields rather than nulls, and the sender's replica id in its delta's range and its
+ * state's context, which are about the sender alone. Eager deltas are most of the
+ * tracker's messages, and the parts left out were a fifth of one.
+ */
+
+/** A heartbeat as the bus carries it. */
+export function heartbeatPayload(h: Heartbeat): JsonObject {
+  const self = replicaId(h.from);
+  const out: Record<string, unknown> = { from: h.from, shard: h.shard };
+  if (h.clocks) out.clocks = h.clocks;
+  if (h.delta) {
+    const { range, clouds, values } = h.delta;
+    out.delta = {
+      start: clockAt(range.start, self),
+      end: clockAt(range.end, self),
+      clouds,
+      values,
+    };
+  }
+  if (h.state) out.state = { clock: clockAt(h.state.context, self), values: h.state.values };
+  if (h.sentAt !== null) out.sentAt = h.sentAt;
+  return out as JsonObject;
+}
+
+function parseDelta(value: unknown, self: ReplicaId): Delta | null {
+  if (!isJsonObject(value) || !isCount(value.start) || !isCount(value.end)) return null;
+  if (value.start > value.end || !isClouds(value.clouds)) return null;
+  if (!Array.isArray(value.values) || !value.values.every(isEntry)) return null;
+  return {
+    kind: "delta",
+    range: { start: { [self]: value.start }, end: { [self]: value.end } },
+    clouds: value.clouds as Delta["clouds"],
+    values: value.values as unknown as Entry[],
+  };
+}
+
+/** A sender's own state: only entries the sender made, or merging it would add others'. */
+function parseOwnState(value: unknown, self: ReplicaId): Transfer | null {
+  if (!isJsonObject(value) || !isCount(value.clock) || !Array.isArray(value.values)) return null;
+  const values = value.values;
+  if (
+    !values.every((v) => isEntry(v) && (v as { tag: { replica: string } }).tag.replica === self)
+  ) {
+    return null;
+  }
+  return {
+    kind: "transfer",
+    context: { [self]: value.clock },
+    clouds: {},
+    values: values as unknown as Entry[],
+  };
+}
+
 export function parseHeartbeat(p: JsonObject, shards: number): Heartbeat | null {
   if (!isRef(p.from) || !isShard(p.shard, shards)) return null;
-  if (!(p.clocks === null || isContext(p.clocks)) || typeof p.sentAt !== "number") return null;
-  if (p.delta !== null && !(isPayload(p.delta) && p.delta.kind === "delta")) return null;
-  const delta = p.delta as Delta | null;
-  const clocks = p.clocks as Context | null;
-  return { from: p.from, shard: p.shard, clocks, delta, sentAt: p.sentAt };
+  const self = replicaId(p.from);
+  const clocks = p.clocks === undefined ? null : p.clocks;
+  if (!(clocks === null || isContext(clocks))) return null;
+  const sentAt = p.sentAt === undefined ? null : p.sentAt;
+  if (!(sentAt === null || typeof sentAt === "number")) return null;
+  const delta = p.delta === undefined ? null : parseDelta(p.delta, self);
+  const state = p.state === undefined ? null : parseOwnState(p.state, self);
+  if ((p.delta !== undefined && !delta) || (p.state !== undefined && !state)) return null;
+  return { from: p.from, shard: p.shard, clocks, delta, state, sentAt };
 }
 
 export function parseLeave(p: JsonObject, shards: number): Leave | null {

@@ -319,6 +319,11 @@ export class TrackerState {
     return out;
   }
 
+  /** The clock up to which this state has applied `replica`'s changes; 0 if unknown. */
+  clockOf(replica: ReplicaId): number {
+    return this.context.get(replica) ?? 0;
+  }
+
   /** True when local changes or relayed removes wait to be sent. */
   hasDelta(): boolean {
     return this.delta.clouds.size > 0;
@@ -362,6 +367,16 @@ export class TrackerState {
       clouds: toClouds(this.clouds, known),
       values,
     };
+  }
+
+  /**
+   * This replica's own entries and clock: the full state restricted to itself. Only this
+   * replica changes its entries, so the slice is complete and current whatever the
+   * receiver holds of others; a node taking a shard up gets one from each peer instead
+   * of asking peers for copies of everyone's entries.
+   */
+  ownState(): Transfer {
+    return this.extract({ [this.replica]: 0 });
   }
 
   /**

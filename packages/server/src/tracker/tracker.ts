@@ -2,13 +2,21 @@ import { isJsonObject, type JsonObject } from "@tandem/protocol";
 import { defaultLogger, type Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { PubSub, type Subscriber } from "../pubsub.js";
-import { appendClock, clockSetReplicas, dominates } from "./clock.js";
+import {
+  appendClock,
+  type ClockSet,
+  clockAt,
+  clockSetReplicas,
+  coversKnown,
+  filterReplicas,
+} from "./clock.js";
 import { DEFAULT_MAX_DELTA_SIZES, FULL_STATE } from "./delta-generation.js";
 import { type Group, newGroup, type OutgoingTransfer } from "./group.js";
 import { type HeartbeatOutcome, Liveness } from "./liveness.js";
 import {
   type Alive,
   type Heartbeat,
+  heartbeatPayload,
   type Leave,
   type Permdown,
   parseAlive,
@@ -349,8 +357,13 @@ export class Tracker {
     if (this.#closed) return;
     for (const group of this.#dirty) {
       if (this.#groups.get(group.shard) !== group) continue;
-      if (group.state.hasDelta()) this.#sendHeartbeat(group, group.state.takeDelta(), false);
-      else this.#sendHeartbeat(group, null);
+      if (group.announcing) this.#announce(group);
+      else if (group.state.hasDelta()) {
+        // Clocks half due ride along with the changes, and the idle heartbeat they would
+        // have needed is not sent: in a busy shard most clocks go this way.
+        const due = 2 * group.silentPeriods >= this.#maxSilentPeriods;
+        this.#sendHeartbeat(group, group.state.takeDelta(), due);
+      } else this.#sendHeartbeat(group, null);
     }
     this.#dirty.clear();
   }
@@ -423,9 +436,12 @@ export class Tracker {
   #takeUp(shard: number): void {
     if (this.#closed) return;
     const group = this.#groupOf(shard);
-    // The announcement makes the shard's peers answer with their heartbeats, and we ask
-    // those for the shard's state.
-    if (this.#pubsub.clustered) this.#markDirty(group);
+    // The announcement carries this node's entries there, and each peer answers with its
+    // own: the shard's state arrives without a transfer, one copy of each entry.
+    if (this.#pubsub.clustered) {
+      group.announcing = true;
+      this.#markDirty(group);
+    }
   }
 
   /**
@@ -470,6 +486,10 @@ export class Tracker {
   }
 
   #heartbeat(group: Group): void {
+    if (group.announcing) {
+      this.#announce(group);
+      return;
+    }
     let delta: Delta | null = null;
     // Until a peer knows it, through its first idle interval, a shard heartbeats every
     // period: its first announcements may be lost (a tracker is made before its bus is
@@ -494,14 +514,47 @@ export class Tracker {
     this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
   }
 
-  #heartbeatMessage(group: Group, delta: Delta | null, withClocks = true): JsonObject {
-    return toJson({
+  #heartbeatMessage(
+    group: Group,
+    delta: Delta | null,
+    withClocks = true,
+    state: Transfer | null = null,
+  ): JsonObject {
+    return heartbeatPayload({
       from: this.#ref(),
       shard: group.shard,
       clocks: withClocks ? group.state.clocks() : null,
       delta,
-      sentAt: Date.now(),
-    } satisfies Heartbeat);
+      state,
+      sentAt: withClocks ? Date.now() : null,
+    });
+  }
+
+  /**
+   * The first heartbeat of a shard taken up: clocks and this node's own entries there,
+   * with the removes it relays if any (its own changes are in its state).
+   */
+  #announce(group: Group): void {
+    group.announcing = false;
+    const delta = group.state.hasDelta() ? group.state.takeDelta() : null;
+    if (delta) group.generations.push(delta);
+    group.silentPeriods = 0;
+    const state = this.#ownState(group);
+    const self = group.state.replica;
+    const relays = delta !== null && Object.keys(delta.clouds).some((r) => r !== self);
+    const sent = state && !relays ? null : delta;
+    const message = this.#heartbeatMessage(group, sent, true, state);
+    this.#pubsub.shardBroadcast(group.shard, this.#topic, TrackerEvent.heartbeat, message);
+  }
+
+  /**
+   * This node's own entries in the group's shard, if they fit in one message; else null,
+   * and peers ask for a transfer, which comes in parts.
+   */
+  #ownState(group: Group): Transfer | null {
+    const state = group.state.ownState();
+    const header = jsonBytes({ from: this.#ref(), shard: group.shard, clocks: state.context });
+    return jsonBytes(state) + header <= this.#maxTransferBytes ? state : null;
   }
 
   /** The node-wide heartbeat: every period while starting, then every idle interval. */
@@ -519,17 +572,32 @@ export class Tracker {
     return toJson({ from: this.#ref(), sentAt: Date.now() } satisfies Alive);
   }
 
-  /** An idle shard heartbeat for one peer: tells it about this node without waiting. */
+  /**
+   * A shard heartbeat for one peer that does not know this node there, with this node's
+   * own entries: it hears of this node now, not at our next idle heartbeat, and holds
+   * our entries without asking.
+   */
   #announceTo(group: Group, node: string): void {
-    this.#direct(node, TrackerEvent.heartbeat, this.#heartbeatMessage(group, null));
+    const message = this.#heartbeatMessage(group, null, true, this.#ownState(group));
+    this.#direct(node, TrackerEvent.heartbeat, message);
   }
 
+  /**
+   * Asks the peers whose clocks, as last heard, are ahead of ours. Only peers still in
+   * the shard, and only on the replicas we know: a transfer holds nothing of the others
+   * (they introduce themselves), so asking for them would bring nothing, again and again.
+   */
   #requestTransfers(group: Group): void {
     const self = group.state.replica;
-    const candidates = appendClock(group.pendingClocks, {
-      replica: self,
-      clock: group.state.clocks(),
-    });
+    const ours = group.state.clocks();
+    const known = Object.keys(ours);
+    let heard: ClockSet = [];
+    for (const { replica, clock } of group.pendingClocks) {
+      const ref = parseReplicaId(replica);
+      if (group.members.get(ref.name)?.ref.vsn !== ref.vsn) continue;
+      heard = appendClock(heard, { replica, clock: filterReplicas(clock, known) });
+    }
+    const candidates = appendClock(heard, { replica: self, clock: ours });
     group.pendingClocks = [];
     for (const replica of clockSetReplicas(candidates)) {
       if (replica !== self) this.#askForTransfer(group, parseReplicaId(replica).name);
@@ -674,10 +742,12 @@ export class Tracker {
     }
   }
 
-  /** Any heartbeat from a peer: node-wide liveness. Returns false for our own. */
-  #heard(from: ReplicaRef, sentAt: number): HeartbeatOutcome | undefined {
+  /** Any heartbeat from a peer: node-wide liveness. Returns undefined for our own. */
+  #heard(from: ReplicaRef, sentAt: number | null): HeartbeatOutcome | undefined {
     if (from.name === this.replica.name) return undefined;
-    this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
+    if (sentAt !== null) {
+      this.#metrics?.busLagSeconds.observe(Math.max(0, Date.now() - sentAt) / 1000);
+    }
     const outcome = this.#liveness.heartbeat(from, this.#now());
     this.#peerAlive(from, outcome);
     return outcome;
@@ -693,16 +763,23 @@ export class Tracker {
     const group = this.#groups.get(message.shard);
     if (!outcome || !group) return;
     const met = this.#meet(group, from);
-    const { clocks, delta } = message;
+    const { clocks, delta, state } = message;
     if (clocks) {
       group.pendingClocks = appendClock(group.pendingClocks, {
         replica: replicaId(from),
         clock: clocks,
       });
     }
+    if (state) this.#mergeOwnState(group, from, state);
     if (delta) {
       this.#report(group, group.state.merge(delta));
       group.generations.push(delta);
+      // A delta that starts beyond what we have of its sender shows one was lost: ask
+      // now rather than when the sender's clocks come with its idle heartbeat.
+      const id = replicaId(from);
+      if (group.state.clockOf(id) < clockAt(delta.range.end, id)) {
+        this.#askForTransfer(group, from.name);
+      }
     }
     // A peer that has not heard of this node here (it is new to the shard, restarted, or
     // back from a partition) hears of it now rather than at our next idle heartbeat, and
@@ -710,8 +787,23 @@ export class Tracker {
     // Without clocks, a peer just met is taken for one that knows nothing of us.
     if (clocks ? Object.hasOwn(clocks, group.state.replica) : !met) group.known = true;
     else this.#announceTo(group, from.name);
-    const behind = clocks ? !dominates(group.state.clocks(), clocks) : met;
+    // Only on the replicas we know: the others' entries come with their own answers,
+    // and a transfer would not hold them. A peer met with its state needs no
+    // transfer for itself; one met without clocks is taken to hold what we lack.
+    const behind = clocks ? !coversKnown(group.state.clocks(), clocks) : met && !state;
     if ((met || outcome.kind !== "refresh") && behind) this.#askForTransfer(group, from.name);
+  }
+
+  /**
+   * Merges a peer's own entries. Generations that knew less of it would stop where its
+   * clock jumps and could no longer grow: it leaves them, and a requester behind on it
+   * gets the full state.
+   */
+  #mergeOwnState(group: Group, from: ReplicaRef, state: Transfer): void {
+    const id = replicaId(from);
+    const before = group.state.clockOf(id);
+    this.#report(group, group.state.merge(state));
+    if (group.state.clockOf(id) !== before) group.generations.removeReplica(id);
   }
 
   #peerAlive(ref: ReplicaRef, outcome: HeartbeatOutcome): void {
