@@ -1,5 +1,4 @@
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
 import { build } from "vite";
 
 const webRoot = fileURLToPath(new URL("../web", import.meta.url));
@@ -13,20 +12,4 @@ export async function buildWeb(outDir: string): Promise<void> {
   await build({ root: webRoot, logLevel: "warn", build: { outDir, emptyOutDir: true } });
 }
 
-/** Debian's Chromium, headless, with nothing that reaches out to the network by itself. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
+export { launchChromium } from "@tandem/test-support/chromium";

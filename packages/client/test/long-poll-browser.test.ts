@@ -6,8 +6,9 @@ import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { Endpoint, silentLogger } from "@tandem/server";
 import { socketHandler } from "@tandem/test-support";
+import { launchChromium } from "@tandem/test-support/chromium";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** The page's globals that the bundle defines. */
@@ -58,20 +59,7 @@ beforeAll(async () => {
   });
   const { port } = await endpoint.listen(0);
   origin = `http://127.0.0.1:${port}`;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { NatsServer } from "@tandem/nats/testing";
 import { sleep } from "@tandem/test-support";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { launchChromium } from "@tandem/test-support/chromium";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { buildUi } from "../scripts/build-ui.mjs";
 import { type Dashboard, mountDashboard } from "../src/index.js";
@@ -33,20 +34,7 @@ beforeAll(async () => {
     intervalMs: 250,
     historyMs: 60_000,
   });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
